@@ -1,0 +1,169 @@
+//! Server-wide control shared by every worker thread: the one listening socket, shutdown,
+//! per-worker drain/abort, and the "unavailable" switch dev mode uses while the app has errors.
+//! The main thread holds it and only ever flips flags here; it is never on the request path.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::Bytes;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio_util::sync::CancellationToken;
+
+/// Why the main thread stopped a worker; decides what its in-flight request is answered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum AbortReason {
+    /// Not aborted.
+    None = 0,
+    /// The action ran past the timeout: 504.
+    Timeout = 1,
+    /// Shutdown or reload gave up waiting: 503, retry.
+    Stopped = 2,
+}
+
+/// One worker's switches.
+#[derive(Debug)]
+pub struct WorkerControl {
+    /// Stop accepting, finish what is in flight, close idle connections.
+    pub drain: CancellationToken,
+    /// Stop waiting for requests at once (the worker is being terminated).
+    pub abort: CancellationToken,
+    abort_reason: AtomicU8,
+}
+
+impl WorkerControl {
+    /// Why the worker was aborted, if it was.
+    pub fn abort_reason(&self) -> AbortReason {
+        match self.abort_reason.load(Ordering::Acquire) {
+            1 => AbortReason::Timeout,
+            2 => AbortReason::Stopped,
+            _ => AbortReason::None,
+        }
+    }
+}
+
+/// A bound server: the listening socket every worker accepts from, and the switches.
+#[derive(Debug)]
+pub struct ServerControl {
+    listener: Mutex<Option<TcpListener>>,
+    local_addr: SocketAddr,
+    shutdown: CancellationToken,
+    unavailable_flag: AtomicBool,
+    unavailable: RwLock<Option<Bytes>>,
+    workers: Mutex<HashMap<u32, Arc<WorkerControl>>>,
+}
+
+impl ServerControl {
+    /// Binds the listening socket all workers share. Each worker polls the same socket and a
+    /// busy worker simply stops accepting, so idle workers take new connections.
+    pub fn bind(host: &str, port: u16, backlog: i32) -> io::Result<Arc<Self>> {
+        let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::AddrNotAvailable, format!("host `{host}` resolves to no address"))
+        })?;
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        // Lets a restarted server rebind while old connections sit in TIME_WAIT.
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(backlog)?;
+        socket.set_nonblocking(true)?;
+        let listener: TcpListener = socket.into();
+        let local_addr = listener.local_addr()?;
+        Ok(Arc::new(Self {
+            listener: Mutex::new(Some(listener)),
+            local_addr,
+            shutdown: CancellationToken::new(),
+            unavailable_flag: AtomicBool::new(false),
+            unavailable: RwLock::new(None),
+            workers: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// The bound address (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A new handle on the listening socket for one worker's I/O loop.
+    pub(crate) fn clone_listener(&self) -> io::Result<TcpListener> {
+        match &*lock(&self.listener) {
+            Some(listener) => listener.try_clone(),
+            None => Err(io::Error::new(io::ErrorKind::NotConnected, "the server is shutting down")),
+        }
+    }
+
+    /// Graceful shutdown: every worker drains, and the listening socket closes once each
+    /// worker has dropped its handle.
+    pub fn shutdown(&self) {
+        lock(&self.listener).take();
+        self.shutdown.cancel();
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
+    /// Makes every request but the health checks answer 503 with this `error` object (JSON),
+    /// or serves again with `None`.
+    pub fn set_unavailable(&self, error_json: Option<Bytes>) {
+        let mut slot = self.unavailable.write().unwrap_or_else(|e| e.into_inner());
+        self.unavailable_flag.store(error_json.is_some(), Ordering::Release);
+        *slot = error_json;
+    }
+
+    /// The `error` object to answer with while unavailable.
+    pub fn unavailable(&self) -> Option<Bytes> {
+        if !self.unavailable_flag.load(Ordering::Acquire) {
+            return None;
+        }
+        self.unavailable.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Registers a worker slot; the main thread names slots and never reuses one.
+    pub(crate) fn register_worker(&self, slot: u32) -> io::Result<Arc<WorkerControl>> {
+        let mut workers = lock(&self.workers);
+        if workers.contains_key(&slot) {
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("worker slot {slot} is taken")));
+        }
+        let control = Arc::new(WorkerControl {
+            drain: self.shutdown.child_token(),
+            abort: CancellationToken::new(),
+            abort_reason: AtomicU8::new(AbortReason::None as u8),
+        });
+        workers.insert(slot, control.clone());
+        Ok(control)
+    }
+
+    pub(crate) fn unregister_worker(&self, slot: u32) {
+        lock(&self.workers).remove(&slot);
+    }
+
+    /// Asks one worker to drain (dev reload). Returns whether the slot exists.
+    pub fn drain_worker(&self, slot: u32) -> bool {
+        lock(&self.workers).get(&slot).map(|w| w.drain.cancel()).is_some()
+    }
+
+    /// Wakes a worker that is about to be terminated and records why. Returns whether it exists.
+    pub fn abort_worker(&self, slot: u32, reason: AbortReason) -> bool {
+        let workers = lock(&self.workers);
+        let Some(worker) = workers.get(&slot) else { return false };
+        worker.abort_reason.store(reason as u8, Ordering::Release);
+        worker.abort.cancel();
+        true
+    }
+
+    /// Slots currently registered.
+    pub fn worker_slots(&self) -> Vec<u32> {
+        let mut slots: Vec<u32> = lock(&self.workers).keys().copied().collect();
+        slots.sort_unstable();
+        slots
+    }
+}
+
+/// A poisoned lock only means another thread panicked mid-update of plain data; keep going.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,352 @@
+//! One worker thread's own server (thread-per-core): a current-thread tokio runtime running hyper
+//! connections accepted from the shared socket. The runtime only runs inside `next()`, so while
+//! the worker's JS runs an action nothing else happens on this thread, and no request ever
+//! crosses a thread.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, oneshot};
+use tokio::task::LocalSet;
+
+use super::control::{AbortReason, ServerControl, WorkerControl};
+use crate::http_error::HttpError;
+use crate::request::{IncomingRequest, RequestIds};
+use crate::router::{Reply, RouteTable, RouteTarget};
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The response an action hands back.
+pub type HttpResponse = Response<Full<Bytes>>;
+
+/// Per-worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Largest accepted body, in bytes.
+    pub body_limit: u64,
+    /// How long a connection may take to send a request's headers (slow-client guard).
+    pub header_read_timeout: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self { body_limit: 1024 * 1024, header_read_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// A request waiting for the worker's JS, with the way back to its connection.
+struct Pending {
+    request: IncomingRequest,
+    responder: oneshot::Sender<HttpResponse>,
+}
+
+/// The request JS is running right now.
+struct InFlight {
+    id: String,
+    responder: oneshot::Sender<HttpResponse>,
+}
+
+/// State shared by this thread's tasks; single-threaded, so `Rc`/`Cell`.
+struct LoopState {
+    queue: RefCell<VecDeque<Pending>>,
+    /// Wakes `next()`: a request was queued, a connection ended, or accepting stopped.
+    wake: Notify,
+    live_connections: Cell<usize>,
+    accepting: Cell<bool>,
+    ids: RefCell<RequestIds>,
+}
+
+struct Context {
+    state: Rc<LoopState>,
+    control: Arc<ServerControl>,
+    worker: Arc<WorkerControl>,
+    routes: Arc<RouteTable>,
+    options: WorkerOptions,
+}
+
+/// One worker thread's server. Create it on the thread that will call `next()`.
+pub struct WorkerLoop {
+    runtime: tokio::runtime::Runtime,
+    local: LocalSet,
+    context: Rc<Context>,
+    slot: u32,
+    in_flight: Option<InFlight>,
+}
+
+impl WorkerLoop {
+    /// Registers worker `slot` with the server and starts accepting (inside `next()`).
+    pub fn new(control: Arc<ServerControl>, slot: u32, routes: Arc<RouteTable>, options: WorkerOptions) -> io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let std_listener = control.clone_listener()?;
+        let worker = control.register_worker(slot)?;
+        let listener = {
+            let _entered = runtime.enter();
+            match TcpListener::from_std(std_listener) {
+                Ok(listener) => listener,
+                Err(err) => {
+                    control.unregister_worker(slot);
+                    return Err(err);
+                }
+            }
+        };
+        let state = Rc::new(LoopState {
+            queue: RefCell::new(VecDeque::new()),
+            wake: Notify::new(),
+            live_connections: Cell::new(0),
+            accepting: Cell::new(true),
+            ids: RefCell::new(RequestIds::default()),
+        });
+        let context = Rc::new(Context { state, control, worker, routes, options });
+        let local = LocalSet::new();
+        local.spawn_local(accept_loop(listener, context.clone()));
+        Ok(Self { runtime, local, context, slot, in_flight: None })
+    }
+
+    /// This worker's slot.
+    pub fn slot(&self) -> u32 {
+        self.slot
+    }
+
+    /// Runs this thread's I/O until a request for an action is ready, and returns it.
+    /// `None` means the worker is done: drained with no connection left, or aborted.
+    pub fn next(&mut self) -> Option<IncomingRequest> {
+        if let Some(forgotten) = self.in_flight.take() {
+            let _ = forgotten.responder.send(HttpError::NoResponse.to_response(&forgotten.id));
+        }
+        let context = self.context.clone();
+        let pending = self.local.block_on(&self.runtime, async move {
+            let state = &context.state;
+            loop {
+                if context.worker.abort.is_cancelled() {
+                    return None;
+                }
+                let queued = state.queue.borrow_mut().pop_front();
+                if queued.is_some() {
+                    return queued;
+                }
+                if !state.accepting.get() && state.live_connections.get() == 0 {
+                    return None;
+                }
+                tokio::select! {
+                    _ = state.wake.notified() => {}
+                    _ = context.worker.abort.cancelled() => {}
+                }
+            }
+        })?;
+        self.in_flight = Some(InFlight { id: pending.request.id.clone(), responder: pending.responder });
+        Some(pending.request)
+    }
+
+    /// Hands back the response to the request `next()` returned. It is written by the next
+    /// `next()` call, which runs this thread's I/O again. Returns false when there was no
+    /// request in flight or its client has gone.
+    pub fn respond(&mut self, response: HttpResponse) -> bool {
+        match self.in_flight.take() {
+            Some(in_flight) => in_flight.responder.send(response).is_ok(),
+            None => false,
+        }
+    }
+
+    /// The id of the request in flight.
+    pub fn in_flight_id(&self) -> Option<&str> {
+        self.in_flight.as_ref().map(|f| f.id.as_str())
+    }
+
+    /// Ends the worker after the main thread aborted it (timeout, forced stop) or after it
+    /// drained: answers the request in flight (504 on timeout, else 503) and every queued one
+    /// (503, they never ran), then runs the I/O for up to `grace` so those answers reach their
+    /// clients and connections close cleanly.
+    pub fn finish(mut self, grace: Duration) {
+        let reason = self.context.worker.abort_reason();
+        if let Some(in_flight) = self.in_flight.take() {
+            let error = if reason == AbortReason::Timeout { HttpError::ActionTimeout } else { HttpError::WorkerStopped };
+            let _ = in_flight.responder.send(error.to_response(&in_flight.id));
+        }
+        self.context.worker.drain.cancel();
+        let context = self.context.clone();
+        self.local.block_on(&self.runtime, async move {
+            let state = &context.state;
+            let drive = async {
+                loop {
+                    let stranded: Vec<Pending> = state.queue.borrow_mut().drain(..).collect();
+                    for pending in stranded {
+                        let _ = pending.responder.send(HttpError::WorkerStopped.to_response(&pending.request.id));
+                    }
+                    if !state.accepting.get() && state.live_connections.get() == 0 {
+                        return;
+                    }
+                    state.wake.notified().await;
+                }
+            };
+            let _ = tokio::time::timeout(grace, drive).await;
+        });
+    }
+}
+
+impl Drop for WorkerLoop {
+    fn drop(&mut self) {
+        self.context.control.unregister_worker(self.slot);
+    }
+}
+
+async fn accept_loop(listener: TcpListener, context: Rc<Context>) {
+    loop {
+        tokio::select! {
+            biased;
+            _ = context.worker.drain.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let state = &context.state;
+                    state.live_connections.set(state.live_connections.get() + 1);
+                    tokio::task::spawn_local(serve_connection(stream, context.clone()));
+                }
+                // Out of file descriptors and the like: back off instead of spinning.
+                Err(err) => {
+                    eprintln!("{}", serde_json::json!({"level":"error","source":"titan-core","msg":"accept failed","error":err.to_string()}));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+    drop(listener);
+    context.state.accepting.set(false);
+    context.state.wake.notify_one();
+}
+
+async fn serve_connection(stream: TcpStream, context: Rc<Context>) {
+    let service_context = context.clone();
+    let service = service_fn(move |request| {
+        let context = service_context.clone();
+        async move { Ok::<_, Infallible>(handle(&context, request).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(context.options.header_read_timeout)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = context.worker.drain.cancelled() => {
+            // Finish the request being served, then close; idle keep-alive connections close now.
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+    let state = &context.state;
+    state.live_connections.set(state.live_connections.get() - 1);
+    state.wake.notify_one();
+}
+
+async fn handle(context: &Context, request: Request<Incoming>) -> HttpResponse {
+    let id = context.state.ids.borrow_mut().next(request.headers().get(&X_REQUEST_ID));
+    let mut response = route(context, request, &id).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(X_REQUEST_ID, value);
+    }
+    response
+}
+
+async fn route(context: &Context, request: Request<Incoming>, id: &str) -> HttpResponse {
+    let path = request.uri().path();
+    if let Some(builtin) = builtin_route(context, path) {
+        return builtin;
+    }
+    if let Some(error_json) = context.control.unavailable() {
+        return HttpError::Unavailable { error_json }.to_response(id);
+    }
+    let (action, params) = match context.routes.lookup(request.method(), path) {
+        Err(err) => return HttpError::from_lookup(err, request.method(), path).to_response(id),
+        Ok(found) => match &found.route.target {
+            RouteTarget::Reply(reply) => return reply_response(reply),
+            RouteTarget::Action(action) => (action.clone(), found.params),
+        },
+    };
+    let (parts, body) = request.into_parts();
+    let body = match read_body(body, &parts.headers, context.options.body_limit).await {
+        Ok(body) => body,
+        Err(err) => return err.to_response(id),
+    };
+    let (responder, response) = oneshot::channel();
+    let request = IncomingRequest::new(id.to_owned(), action, parts, params, body);
+    context.state.queue.borrow_mut().push_back(Pending { request, responder });
+    context.state.wake.notify_one();
+    match response.await {
+        Ok(response) => response,
+        Err(_) => HttpError::WorkerStopped.to_response(id),
+    }
+}
+
+/// Liveness and readiness, answered by the core so they work even while JS is broken.
+fn builtin_route(context: &Context, path: &str) -> Option<HttpResponse> {
+    let (status, body): (StatusCode, &'static [u8]) = match path {
+        "/__titan/health" => (StatusCode::OK, br#"{"status":"ok"}"#),
+        "/__titan/ready" => {
+            if context.control.unavailable().is_some() || context.worker.drain.is_cancelled() {
+                (StatusCode::SERVICE_UNAVAILABLE, br#"{"status":"unavailable"}"#)
+            } else {
+                (StatusCode::OK, br#"{"status":"ready"}"#)
+            }
+        }
+        _ => return None,
+    };
+    let mut response = Response::new(Full::new(Bytes::from_static(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Some(response)
+}
+
+fn reply_response(reply: &Reply) -> HttpResponse {
+    let mut response = Response::new(Full::new(reply.body.clone()));
+    *response.status_mut() = reply.status;
+    if let Ok(value) = HeaderValue::from_str(&reply.content_type) {
+        response.headers_mut().insert(CONTENT_TYPE, value);
+    }
+    response
+}
+
+async fn read_body(body: Incoming, headers: &hyper::HeaderMap, limit: u64) -> Result<Bytes, HttpError> {
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(HttpError::PayloadTooLarge { limit });
+    }
+    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
+    match Limited::new(body, limit_usize).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(HttpError::PayloadTooLarge { limit }),
+        Err(err) => Err(HttpError::BadRequest { message: format!("could not read the request body: {err}") }),
+    }
+}
+
+/// Builds an action's response from what JS handed back: status, flat `[name, value, ...]`
+/// headers, body. A bad status or header is the action's bug: the error says which.
+pub fn build_response(status: u16, headers: &[String], body: Bytes) -> Result<HttpResponse, String> {
+    let status = StatusCode::from_u16(status).map_err(|_| format!("{status} is not an HTTP status"))?;
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let map = response.headers_mut();
+    for pair in headers.chunks(2) {
+        let [name, value] = pair else {
+            return Err("headers must come in name/value pairs".into());
+        };
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("`{name}` is not a valid header name"))?;
+        let value = HeaderValue::from_str(value).map_err(|_| format!("the value of header `{name}` is not valid"))?;
+        map.append(name, value);
+    }
+    Ok(response)
+}

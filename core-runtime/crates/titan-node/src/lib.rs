@@ -1,0 +1,274 @@
+//! The thin napi-rs layer over `titan-core`: nothing here decides anything, it only converts.
+//!
+//! - The main thread binds the server and flips its switches (`bindServer`, `shutdownServer`,
+//!   `drainWorker`, `abortWorker`, `setUnavailable`). Servers live in a process-wide registry by
+//!   id, because every worker isolate loads this addon separately but must reach the same socket.
+//! - Each worker thread starts its own loop (`workerStart`) and then alternates
+//!   `workerNext()` / `workerRespondAndNext(...)`: one native call per request. The loop lives in
+//!   a thread-local (one per worker thread, never shared across isolates); an env cleanup hook
+//!   finishes it when the worker stops, so a terminated worker's request still gets its answer.
+// napi-rs's macros expand to the FFI glue; this crate is the boundary, the core stays safe.
+#![allow(unsafe_code)]
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use napi::bindgen_prelude::{Buffer, Either};
+use napi::{Env, Error, Result, Status};
+use napi_derive::napi;
+use titan_core::http_error::HttpError;
+use titan_core::request::{BodyKind, IncomingRequest};
+use titan_core::router::{ParamValue, RouteTable};
+use titan_core::server::{AbortReason, ServerControl, WorkerLoop, WorkerOptions, build_response};
+
+static SERVERS: LazyLock<Mutex<HashMap<u32, Arc<ServerControl>>>> = LazyLock::new(Default::default);
+static NEXT_SERVER_ID: AtomicU32 = AtomicU32::new(1);
+
+/// How long a stopping worker keeps its I/O running so its last answers reach their clients.
+const FINISH_GRACE: Duration = Duration::from_secs(2);
+
+thread_local! {
+    static WORKER: RefCell<Option<WorkerLoop>> = const { RefCell::new(None) };
+}
+
+fn server(id: u32) -> Result<Arc<ServerControl>> {
+    SERVERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| Error::new(Status::InvalidArg, format!("no server with id {id} (it was shut down)")))
+}
+
+/// A bound server, as the main thread sees it.
+#[napi(object)]
+pub struct BoundServer {
+    /// Registry id, passed to workers.
+    pub id: u32,
+    /// The bound host.
+    pub host: String,
+    /// The bound port (the real one when 0 was asked for).
+    pub port: u32,
+}
+
+/// Binds the listening socket every worker shares. Errors start with the OS error code
+/// (`EADDRINUSE: ...`) so the host can turn them into advice.
+#[napi]
+pub fn bind_server(host: String, port: u32, backlog: Option<u32>) -> Result<BoundServer> {
+    let port = u16::try_from(port).map_err(|_| Error::new(Status::InvalidArg, format!("port {port} is out of range")))?;
+    let control = ServerControl::bind(&host, port, backlog.unwrap_or(1024) as i32).map_err(|err| {
+        let code = match err.kind() {
+            std::io::ErrorKind::AddrInUse => "EADDRINUSE",
+            std::io::ErrorKind::PermissionDenied => "EACCES",
+            std::io::ErrorKind::AddrNotAvailable => "EADDRNOTAVAIL",
+            _ => "EBIND",
+        };
+        Error::new(Status::GenericFailure, format!("{code}: cannot listen on {host}:{port}: {err}"))
+    })?;
+    let addr = control.local_addr();
+    let id = NEXT_SERVER_ID.fetch_add(1, Ordering::Relaxed);
+    SERVERS.lock().unwrap_or_else(|e| e.into_inner()).insert(id, control);
+    Ok(BoundServer { id, host: addr.ip().to_string(), port: addr.port().into() })
+}
+
+/// Graceful shutdown: workers stop accepting, finish in-flight requests, and their loops end.
+#[napi]
+pub fn shutdown_server(id: u32) -> Result<()> {
+    let control = SERVERS.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    if let Some(control) = control {
+        control.shutdown();
+    }
+    Ok(())
+}
+
+/// Makes every request but the health checks answer 503 with this JSON `error` object, or
+/// serves again with `null`.
+#[napi]
+pub fn set_unavailable(id: u32, error_json: Option<String>) -> Result<()> {
+    server(id)?.set_unavailable(error_json.map(Bytes::from));
+    Ok(())
+}
+
+/// Asks one worker to drain (reload): stop accepting, finish, close idle connections.
+#[napi]
+pub fn drain_worker(id: u32, slot: u32) -> Result<bool> {
+    Ok(server(id)?.drain_worker(slot))
+}
+
+/// Records why a worker is about to be terminated (`"timeout"` → its request gets 504,
+/// `"stopped"` → 503) and wakes it if it is waiting for requests.
+#[napi]
+pub fn abort_worker(id: u32, slot: u32, reason: String) -> Result<bool> {
+    let reason = match reason.as_str() {
+        "timeout" => AbortReason::Timeout,
+        "stopped" => AbortReason::Stopped,
+        other => return Err(Error::new(Status::InvalidArg, format!("unknown abort reason `{other}`"))),
+    };
+    Ok(server(id).map(|s| s.abort_worker(slot, reason)).unwrap_or(false))
+}
+
+/// Options for one worker's loop.
+#[napi(object)]
+pub struct WorkerStartOptions {
+    /// Largest accepted body, in bytes.
+    pub body_limit: f64,
+}
+
+/// Starts this worker thread's own server loop on the shared socket, with the build's routes
+/// (the `routes` array of `titan.build.json`, as JSON).
+#[napi]
+pub fn worker_start(env: Env, server_id: u32, slot: u32, routes_json: String, options: WorkerStartOptions) -> Result<()> {
+    let routes = RouteTable::from_json(&routes_json).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+    let body_limit = if options.body_limit.is_finite() && options.body_limit >= 0.0 { options.body_limit as u64 } else { u64::MAX };
+    let worker_options = WorkerOptions { body_limit, ..WorkerOptions::default() };
+    let worker = WorkerLoop::new(server(server_id)?, slot, Arc::new(routes), worker_options)
+        .map_err(|e| Error::new(Status::GenericFailure, format!("worker {slot} could not start its server loop: {e}")))?;
+    WORKER.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.is_some() {
+            return Err(Error::new(Status::GenericFailure, "this worker thread already runs a server loop"));
+        }
+        *cell = Some(worker);
+        Ok(())
+    })?;
+    // Runs on this thread when the isolate stops (drained, terminated on timeout, or exiting):
+    // answers what is still owed and closes connections, bounded by FINISH_GRACE.
+    env.add_env_cleanup_hook((), |()| {
+        if let Some(worker) = WORKER.with(|cell| cell.borrow_mut().take()) {
+            worker.finish(FINISH_GRACE);
+        }
+    })?;
+    Ok(())
+}
+
+/// A request as JS receives it; the worker bootstrap adds `body` parsed from `bodyKind`.
+#[napi(object)]
+pub struct NativeRequest {
+    /// Request id.
+    pub id: String,
+    /// Action name.
+    pub action: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path as sent.
+    pub path: String,
+    /// Typed route parameters.
+    pub params: HashMap<String, Either<String, f64>>,
+    /// Decoded query; repeated keys become arrays.
+    pub query: HashMap<String, Either<String, Vec<String>>>,
+    /// Lower-cased header names; repeats joined with `, `.
+    pub headers: HashMap<String, String>,
+    /// `none`, `json`, `form`, `text` or `binary`.
+    pub body_kind: String,
+    /// The body as text, when there is one.
+    pub raw_body: Option<String>,
+    /// Decoded fields of an urlencoded body.
+    pub form: Option<HashMap<String, Either<String, Vec<String>>>>,
+    /// The body's bytes, for binary bodies.
+    pub body_bytes: Option<Buffer>,
+}
+
+fn group_pairs(pairs: Vec<(String, String)>) -> HashMap<String, Either<String, Vec<String>>> {
+    let mut out: HashMap<String, Either<String, Vec<String>>> = HashMap::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        match out.remove(&key) {
+            None => out.insert(key, Either::A(value)),
+            Some(Either::A(first)) => out.insert(key, Either::B(vec![first, value])),
+            Some(Either::B(mut all)) => {
+                all.push(value);
+                out.insert(key, Either::B(all))
+            }
+        };
+    }
+    out
+}
+
+fn to_js(request: IncomingRequest) -> NativeRequest {
+    let params = request
+        .params
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                ParamValue::Str(s) => Either::A(s.clone()),
+                ParamValue::Number(n) => Either::B(*n),
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    let (raw_body, body_bytes) = match request.body_kind {
+        BodyKind::None => (None, None),
+        BodyKind::Binary => (request.body_text(), Some(Buffer::from(request.body.to_vec()))),
+        _ => (request.body_text(), None),
+    };
+    NativeRequest {
+        id: request.id.clone(),
+        action: request.action.to_string(),
+        method: request.method().to_owned(),
+        path: request.path().to_owned(),
+        params,
+        query: group_pairs(request.query()),
+        headers: request.headers().into_iter().collect(),
+        body_kind: request.body_kind.as_str().to_owned(),
+        form: request.form().map(group_pairs),
+        raw_body,
+        body_bytes,
+    }
+}
+
+fn with_worker<T>(f: impl FnOnce(&mut WorkerLoop) -> Result<T>) -> Result<T> {
+    WORKER.with(|cell| match cell.borrow_mut().as_mut() {
+        Some(worker) => f(worker),
+        None => Err(Error::new(Status::GenericFailure, "no server loop on this thread: call workerStart first")),
+    })
+}
+
+/// Runs this thread's I/O until a request for an action is ready. `null`: the worker is done.
+#[napi]
+pub fn worker_next() -> Result<Option<NativeRequest>> {
+    with_worker(|worker| Ok(worker.next().map(to_js)))
+}
+
+/// Hands back the response to the current request. A bad status or header sends a 500 and
+/// throws, naming the problem.
+#[napi]
+pub fn worker_respond(status: u32, headers: Option<Vec<String>>, body: Option<Either<String, Buffer>>) -> Result<()> {
+    with_worker(|worker| respond(worker, status, headers, body))
+}
+
+/// `workerRespond` then `workerNext`, in one call: the per-request path is one crossing.
+#[napi]
+pub fn worker_respond_and_next(
+    status: u32,
+    headers: Option<Vec<String>>,
+    body: Option<Either<String, Buffer>>,
+) -> Result<Option<NativeRequest>> {
+    with_worker(|worker| {
+        respond(worker, status, headers, body)?;
+        Ok(worker.next().map(to_js))
+    })
+}
+
+fn respond(worker: &mut WorkerLoop, status: u32, headers: Option<Vec<String>>, body: Option<Either<String, Buffer>>) -> Result<()> {
+    let body = match body {
+        None => Bytes::new(),
+        Some(Either::A(text)) => Bytes::from(text),
+        Some(Either::B(bytes)) => Bytes::copy_from_slice(&bytes),
+    };
+    let status = u16::try_from(status).unwrap_or(0);
+    match build_response(status, headers.as_deref().unwrap_or_default(), body) {
+        Ok(response) => {
+            worker.respond(response);
+            Ok(())
+        }
+        Err(problem) => {
+            let id = worker.in_flight_id().unwrap_or_default().to_owned();
+            let error = HttpError::BadResponse { problem: problem.clone() };
+            worker.respond(error.to_response(&id));
+            Err(Error::new(Status::InvalidArg, error.message()))
+        }
+    }
+}

@@ -1,0 +1,314 @@
+// The main-thread host: binds the shared socket, spawns worker isolates (each its own server),
+// replaces crashed and timed-out ones, swaps generations on reload, and shuts down gracefully.
+// It only orchestrates: no request ever passes through this thread.
+
+import { Worker } from "node:worker_threads";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { loadNative, type Native } from "./native.js";
+import type { BuildManifest, ResolvedConfig } from "./types.js";
+import type { WorkerData, WorkerMessage } from "./worker.js";
+
+export interface StartOptions {
+  /** Directory holding `titan.build.json` and its bundle. */
+  buildDir: string;
+  /** Overrides applied over the build's config, field by field (e.g. `--port`). */
+  config?: Partial<ResolvedConfig>;
+  /** Dev mode: error messages and stacks in 500 bodies, debug logs. */
+  dev?: boolean;
+  /** Where host events go (startup, reloads, replaced workers); defaults to stderr. */
+  log?: (line: string) => void;
+}
+
+export interface TitanServer {
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+  readonly config: ResolvedConfig;
+  /** Starts workers on a new build, then drains the old ones: no request is dropped. */
+  reload(buildDir: string): Promise<{ ms: number }>;
+  /** Non-null: every request but `/__titan/health` answers 503 with `{"error": error}`. */
+  setUnavailable(error: { code: string; message: string; [key: string]: unknown } | null): void;
+  /** Graceful shutdown: stop accepting, finish in-flight requests, stop the workers. */
+  close(): Promise<void>;
+}
+
+/** A startup or reload failure, with what to do about it. */
+export class TitanHostError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+    this.name = "TitanHostError";
+  }
+}
+
+const WORKER_FILE = new URL("./worker.js", import.meta.url);
+/** How many unexpected worker exits in CRASH_WINDOW_MS before the host stops replacing them. */
+const CRASH_LIMIT = 5;
+const CRASH_WINDOW_MS = 10_000;
+const READY_TIMEOUT_MS = 30_000;
+
+export function readBuild(buildDir: string): BuildManifest {
+  const file = join(buildDir, "titan.build.json");
+  let manifest: BuildManifest;
+  try {
+    manifest = JSON.parse(readFileSync(file, "utf8")) as BuildManifest;
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+    throw new TitanHostError(
+      missing ? `no build at ${resolve(buildDir)} (${file} is missing)` : `${file} is not valid JSON: ${(err as Error).message}`,
+      "run `titan build` first, or point at the build directory",
+    );
+  }
+  if (manifest.format !== 1 || !Array.isArray(manifest.routes) || typeof manifest.bundle !== "string") {
+    throw new TitanHostError(`${file} is not a Titan build of format 1`, "rebuild the app with this version of titan (`titan build`)");
+  }
+  return manifest;
+}
+
+interface Generation {
+  id: number;
+  bundlePath: string;
+  routesJson: string;
+}
+
+interface PooledWorker {
+  slot: number;
+  worker: Worker;
+  generation: Generation;
+  busy: Int32Array;
+  state: "starting" | "serving" | "draining" | "stopping";
+  exited: Promise<void>;
+}
+
+class WorkerPool {
+  private readonly workers = new Map<number, PooledWorker>();
+  private nextSlot = 1;
+  private crashes: number[] = [];
+  private readonly epoch = Date.now();
+  private readonly watchdog: NodeJS.Timeout;
+  private closing = false;
+  current!: Generation;
+
+  constructor(
+    private readonly native: Native,
+    private readonly serverId: number,
+    private readonly config: ResolvedConfig,
+    private readonly dev: boolean,
+    private readonly log: (line: string) => void,
+  ) {
+    const every = Math.max(10, Math.min(250, Math.floor(config.actionTimeout / 4)));
+    this.watchdog = setInterval(() => this.checkTimeouts(), every);
+    this.watchdog.unref();
+  }
+
+  /** Starts `config.workers` workers on a build and resolves once all serve. */
+  async startGeneration(generation: Generation): Promise<PooledWorker[]> {
+    const started = Array.from({ length: this.config.workers }, () => this.spawn(generation));
+    try {
+      await Promise.all(started.map((w) => this.whenReady(w)));
+    } catch (err) {
+      await Promise.all(started.map((w) => this.stop(w, "stopped")));
+      throw err;
+    }
+    this.current = generation;
+    return started;
+  }
+
+  private spawn(generation: Generation): PooledWorker {
+    const slot = this.nextSlot++;
+    const busy = new SharedArrayBuffer(4);
+    const workerData: WorkerData = {
+      serverId: this.serverId,
+      slot,
+      bundlePath: generation.bundlePath,
+      routesJson: generation.routesJson,
+      bodyLimit: this.config.bodyLimit,
+      dev: this.dev,
+      busy,
+      epoch: this.epoch,
+    };
+    const worker = new Worker(WORKER_FILE, { workerData, execArgv: [], name: `titan-worker-${slot}` });
+    const pooled: PooledWorker = {
+      slot,
+      worker,
+      generation,
+      busy: new Int32Array(busy),
+      state: "starting",
+      exited: new Promise((done) => worker.once("exit", () => done())),
+    };
+    this.workers.set(slot, pooled);
+    worker.on("error", (err) => this.log(`worker ${slot} crashed: ${err.stack ?? err.message}`));
+    worker.once("exit", (code) => this.onExit(pooled, code));
+    return pooled;
+  }
+
+  private whenReady(pooled: PooledWorker): Promise<void> {
+    return new Promise((resolveReady, reject) => {
+      const timer = setTimeout(() => reject(new TitanHostError(`worker ${pooled.slot} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+      const onExit = (code: number) => {
+        clearTimeout(timer);
+        reject(new TitanHostError(`worker ${pooled.slot} exited with code ${code} while starting`));
+      };
+      pooled.worker.once("exit", onExit);
+      pooled.worker.once("message", (message: WorkerMessage) => {
+        clearTimeout(timer);
+        pooled.worker.off("exit", onExit);
+        if (message.type === "ready") {
+          pooled.state = "serving";
+          resolveReady();
+        } else {
+          reject(new TitanHostError(`the app failed to load: ${message.message}`, message.stack));
+        }
+      });
+    });
+  }
+
+  private onExit(pooled: PooledWorker, code: number) {
+    this.workers.delete(pooled.slot);
+    if (pooled.state !== "serving" || this.closing) return;
+    // A serving worker that exits on its own crashed (its loop only ends when told to).
+    const now = Date.now();
+    this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+    if (this.crashes.length > CRASH_LIMIT) {
+      this.log(`worker ${pooled.slot} exited (code ${code}); ${this.crashes.length} crashes in ${CRASH_WINDOW_MS / 1000} s, not replacing it`);
+      return;
+    }
+    this.log(`worker ${pooled.slot} exited unexpectedly (code ${code}); starting a replacement`);
+    this.replace(pooled.generation);
+  }
+
+  private replace(generation: Generation) {
+    if (this.closing || generation !== this.current) return;
+    const replacement = this.spawn(generation);
+    this.whenReady(replacement).catch((err: Error) => {
+      if (!this.closing) this.log(`replacement worker failed: ${err.message}`);
+    });
+  }
+
+  /** The watchdog: a worker whose action runs past the timeout is terminated and replaced. */
+  private checkTimeouts() {
+    const now = Date.now() - this.epoch;
+    for (const pooled of this.workers.values()) {
+      const startedAt = Atomics.load(pooled.busy, 0);
+      if (pooled.state !== "serving" || startedAt === 0 || now - startedAt < this.config.actionTimeout) continue;
+      this.log(`worker ${pooled.slot}: an action ran longer than ${this.config.actionTimeout} ms; terminating it (the client gets 504) and starting a replacement`);
+      void this.stop(pooled, "timeout");
+      this.replace(pooled.generation);
+    }
+  }
+
+  /** Wakes the worker with a reason (decides its in-flight answer), then terminates its isolate. */
+  async stop(pooled: PooledWorker, reason: "timeout" | "stopped"): Promise<void> {
+    pooled.state = "stopping";
+    this.native.abortWorker(this.serverId, pooled.slot, reason);
+    await pooled.worker.terminate();
+    await pooled.exited;
+  }
+
+  /** Drains workers: each finishes its in-flight requests and exits; stragglers are stopped. */
+  async drain(workers: PooledWorker[], deadlineMs: number): Promise<void> {
+    for (const pooled of workers) {
+      pooled.state = "draining";
+      this.native.drainWorker(this.serverId, pooled.slot);
+    }
+    await this.awaitExit(workers, deadlineMs);
+  }
+
+  async awaitExit(workers: PooledWorker[], deadlineMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<"late">((done) => (timer = setTimeout(() => done("late"), deadlineMs)));
+    const outcome = await Promise.race([Promise.all(workers.map((w) => w.exited)), deadline]);
+    clearTimeout(timer);
+    if (outcome === "late") {
+      const late = workers.filter((w) => this.workers.has(w.slot));
+      this.log(`${late.length} worker(s) still busy after ${deadlineMs} ms; stopping them`);
+      await Promise.all(late.map((w) => this.stop(w, "stopped")));
+    }
+  }
+
+  all(): PooledWorker[] {
+    return [...this.workers.values()];
+  }
+
+  /** No more replacements; the watchdog stops. */
+  beginClose() {
+    this.closing = true;
+    clearInterval(this.watchdog);
+  }
+}
+
+function describeBindError(err: Error, config: ResolvedConfig): TitanHostError {
+  const where = `${config.host}:${config.port}`;
+  if (err.message.startsWith("EADDRINUSE")) {
+    return new TitanHostError(`port ${config.port} is already in use (${where})`, "stop the other server, or pick another port with --port, the PORT variable, or `port` in titan.config.json");
+  }
+  if (err.message.startsWith("EACCES")) {
+    return new TitanHostError(`no permission to listen on ${where}`, "ports below 1024 need privileges: use a port ≥ 1024");
+  }
+  return new TitanHostError(err.message, "check `host` and `port` in titan.config.json");
+}
+
+function generationOf(buildDir: string, manifest: BuildManifest, id: number): Generation {
+  return { id, bundlePath: resolve(buildDir, manifest.bundle), routesJson: JSON.stringify(manifest.routes) };
+}
+
+/** Serves a build: binds the port, starts the workers, resolves once every worker serves. */
+export async function startServer(options: StartOptions): Promise<TitanServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  const manifest = readBuild(options.buildDir);
+  const overrides = Object.fromEntries(Object.entries(options.config ?? {}).filter(([, v]) => v !== undefined));
+  const config: ResolvedConfig = { ...manifest.config, ...overrides };
+  const native = loadNative();
+  let bound;
+  try {
+    bound = native.bindServer(config.host, config.port);
+  } catch (err) {
+    throw describeBindError(err as Error, config);
+  }
+  const pool = new WorkerPool(native, bound.id, config, options.dev ?? false, log);
+  let generations = 1;
+  try {
+    await pool.startGeneration(generationOf(options.buildDir, manifest, generations));
+  } catch (err) {
+    native.shutdownServer(bound.id);
+    pool.beginClose();
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  let reloading = Promise.resolve();
+  const urlHost = bound.host.includes(":") ? `[${bound.host}]` : bound.host;
+  return {
+    host: bound.host,
+    port: bound.port,
+    url: `http://${urlHost}:${bound.port}`,
+    config,
+    reload(buildDir: string) {
+      // Reloads run one at a time so two quick saves cannot interleave generations.
+      const run = reloading.then(async () => {
+        const started = performance.now();
+        const next = readBuild(buildDir);
+        const previous = pool.all();
+        await pool.startGeneration(generationOf(buildDir, next, ++generations));
+        void pool.drain(previous, config.shutdownTimeout);
+        return { ms: Math.round(performance.now() - started) };
+      });
+      reloading = run.then(() => undefined, () => undefined);
+      return run;
+    },
+    setUnavailable(error) {
+      native.setUnavailable(bound.id, error === null ? null : JSON.stringify(error));
+    },
+    close() {
+      closing ??= (async () => {
+        await reloading;
+        pool.beginClose();
+        const workers = pool.all();
+        for (const w of workers) w.state = "draining";
+        native.shutdownServer(bound.id);
+        await pool.awaitExit(workers, config.shutdownTimeout);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+// The contract between the build pipeline (the `titan` CLI) and the runtime host.
+// A build directory (`.titan/build` in dev, `dist/` for `titan build`) holds `titan.build.json`
+// (a BuildManifest) and the bundle it names; the host needs nothing else from the app.
+
+/** One route as the CLI's route DSL (`t.get(path).action(name)`, `.reply(value)`) records it. */
+export type RouteSpec =
+  | { method: HttpMethod; path: string; action: string }
+  | { method: HttpMethod; path: string; reply: ReplySpec };
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS";
+
+/** A constant response, serialized once at build time and answered by the Rust core without JS. */
+export interface ReplySpec {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** Settings the runtime runs with, after the CLI validated `titan.config.json` and applied overrides. */
+export interface ResolvedConfig {
+  host: string;
+  port: number;
+  /** Worker isolates, each its own server. */
+  workers: number;
+  /** Largest request body accepted, in bytes; larger ones get 413. */
+  bodyLimit: number;
+  /** Milliseconds an action may run before its isolate is terminated and the client gets 504. */
+  actionTimeout: number;
+  /** Milliseconds graceful shutdown waits for in-flight requests before terminating workers. */
+  shutdownTimeout: number;
+}
+
+/** `titan.build.json`, written by `titan build` / `titan dev`, read by `startServer`. */
+export interface BuildManifest {
+  format: 1;
+  /** Bundle file, relative to the build directory: an ES module exporting `actions`. */
+  bundle: string;
+  routes: RouteSpec[];
+  /** Names of every action the bundle exports, for error messages and checks. */
+  actions: string[];
+  config: ResolvedConfig;
+}

@@ -1,0 +1,148 @@
+// The worker bootstrap: one V8 isolate that is its own server. After loading the app's bundle it
+// enters a synchronous loop (native `workerNext` → action → native `workerRespondAndNext`) and
+// never returns to its event loop until the core says the worker is done.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { pathToFileURL } from "node:url";
+import process from "node:process";
+import { loadNative, type NativeRequest } from "./native.js";
+import { createLogger, parseLogLevel, type LogContext } from "./log.js";
+import { ActionResultError, errorWire, responses, toWire, type WireResponse } from "./response.js";
+
+export interface WorkerData {
+  serverId: number;
+  slot: number;
+  bundlePath: string;
+  routesJson: string;
+  bodyLimit: number;
+  dev: boolean;
+  /** [0]: when the current action started (ms since `epoch`, 0 = idle); read by the host's watchdog. */
+  busy: SharedArrayBuffer;
+  epoch: number;
+}
+
+export type WorkerMessage = { type: "ready" } | { type: "failed"; message: string; stack?: string };
+
+type Action = (req: unknown) => unknown;
+
+const data = workerData as WorkerData;
+const port = parentPort!;
+process.setSourceMapsEnabled(true);
+
+const logContext: LogContext = { base: { worker: data.slot } };
+const log = createLogger(logContext, parseLogLevel(process.env.TITAN_LOG_LEVEL, data.dev ? "debug" : "info"));
+
+function installGlobals() {
+  const g = globalThis as Record<string, unknown>;
+  g.t = { log, response: responses };
+  g.defineAction = (action: unknown) => {
+    if (typeof action !== "function") {
+      throw new TypeError(`defineAction expects a function (req) => response, got ${typeof action}`);
+    }
+    return action;
+  };
+  // console.* from actions become structured lines carrying the request id, written synchronously.
+  console.log = console.info = (...args: unknown[]) => log(...args);
+  console.debug = (...args: unknown[]) => log.debug(args.map(String).join(" "));
+  console.warn = (...args: unknown[]) => log.warn(args.map(String).join(" "));
+  console.error = (...args: unknown[]) => log.error(args.map(String).join(" "));
+}
+
+async function loadActions(): Promise<Record<string, Action>> {
+  const bundle = (await import(pathToFileURL(data.bundlePath).href)) as { actions?: Record<string, Action> };
+  if (!bundle.actions || typeof bundle.actions !== "object") {
+    throw new Error(`${data.bundlePath} exports no \`actions\`: rebuild the app (titan build)`);
+  }
+  return bundle.actions;
+}
+
+function parseBody(request: NativeRequest): { body: unknown } | { error: WireResponse } {
+  switch (request.bodyKind) {
+    case "json":
+      try {
+        return { body: JSON.parse(request.rawBody ?? "") };
+      } catch (err) {
+        return { error: errorWire(400, "bad_json", `the request body is not valid JSON: ${(err as Error).message}`, request.id) };
+      }
+    case "form":
+      return { body: request.form ?? {} };
+    case "text":
+      return { body: request.rawBody ?? "" };
+    case "binary":
+      return { body: request.bodyBytes ?? new Uint8Array() };
+    default:
+      return { body: null };
+  }
+}
+
+function run(actions: Record<string, Action>, request: NativeRequest): WireResponse {
+  const action = actions[request.action];
+  if (!action) {
+    return errorWire(500, "unknown_action", `action "${request.action}" is not in this build`, request.id);
+  }
+  const parsed = parseBody(request);
+  if ("error" in parsed) return parsed.error;
+  const req = {
+    id: request.id,
+    method: request.method,
+    path: request.path,
+    params: request.params,
+    query: request.query,
+    headers: request.headers,
+    body: parsed.body,
+    rawBody: request.rawBody ?? null,
+  };
+  try {
+    return toWire(action(req), request.action);
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    log.error(`action "${request.action}" threw: ${error.message}`, { action: request.action, error });
+    const hint = err instanceof ActionResultError || data.dev;
+    return errorWire(
+      500,
+      "internal_error",
+      hint ? error.message : "internal server error",
+      request.id,
+      data.dev ? { stack: error.stack } : undefined,
+    );
+  }
+}
+
+/** Bytes cross as a Buffer view over the same memory (no copy on the JS side). */
+function asNativeBody(body: string | Uint8Array | null): string | Buffer | null {
+  if (body === null || typeof body === "string" || Buffer.isBuffer(body)) return body;
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+function serve(actions: Record<string, Action>, native: ReturnType<typeof loadNative>) {
+  const busy = new Int32Array(data.busy);
+  let request = native.workerNext();
+  while (request !== null) {
+    logContext.requestId = request.id;
+    Atomics.store(busy, 0, Math.max(1, Date.now() - data.epoch));
+    const [status, headers, body] = run(actions, request);
+    Atomics.store(busy, 0, 0);
+    logContext.requestId = undefined;
+    try {
+      request = native.workerRespondAndNext(status, headers, asNativeBody(body));
+    } catch (err) {
+      // The response was refused (bad status or header); the core already answered 500.
+      log.error((err as Error).message);
+      request = native.workerNext();
+    }
+  }
+}
+
+try {
+  installGlobals();
+  const actions = await loadActions();
+  const native = loadNative();
+  native.workerStart(data.serverId, data.slot, data.routesJson, { bodyLimit: data.bodyLimit });
+  port.postMessage({ type: "ready" } satisfies WorkerMessage);
+  serve(actions, native);
+  port.close();
+} catch (err) {
+  const error = err as Error;
+  port.postMessage({ type: "failed", message: error.message, stack: error.stack } satisfies WorkerMessage);
+  port.close();
+}

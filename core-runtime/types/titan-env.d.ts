@@ -1,0 +1,69 @@
+// Globals Titan provides to actions. `titan init`, `titan dev` and `titan build` copy this file
+// into an app as `titan-env.d.ts`, so TypeScript apps type-check without installing anything.
+// Do not edit the copy: it is rewritten when the runtime's API changes.
+
+export {};
+
+declare global {
+  /** The request an action receives. */
+  interface TitanRequest {
+    /** Unique per request; also sent back as `x-request-id` and carried by `t.log` lines. */
+    readonly id: string;
+    readonly method: string;
+    readonly path: string;
+    /** Route parameters; `:id<number>` / `:id<int>` arrive as numbers. */
+    readonly params: Record<string, string | number>;
+    /** Decoded query string; a repeated key becomes an array. */
+    readonly query: Record<string, string | string[]>;
+    /** Lower-cased header names. */
+    readonly headers: Record<string, string>;
+    /** Parsed by content type: JSON → value, urlencoded → object, text/* → string, other → Uint8Array, none → null. */
+    readonly body: any;
+    /** The body as UTF-8 text, or null when there is none. */
+    readonly rawBody: string | null;
+  }
+
+  interface TitanResponseInit {
+    status?: number;
+    headers?: Record<string, string>;
+  }
+
+  /** A response built by `t.response.*`; returning anything else sends it as JSON with status 200. */
+  interface TitanResponse {
+    readonly __titanResponse: true;
+    readonly status: number;
+    readonly headers: Record<string, string>;
+    readonly body: string | Uint8Array;
+  }
+
+  type TitanAction<R = unknown> = (req: TitanRequest) => R;
+
+  /** Marks a function as an action. Actions run synchronously: no promises, no event loop. */
+  function defineAction<R>(action: (req: TitanRequest) => R): TitanAction<R>;
+
+  type TitanLogFields = Record<string, unknown>;
+  interface TitanLogger {
+    /** `t.log(...args)`: an info line, as in Titan Planet. */
+    (...args: unknown[]): void;
+    debug(message: string, fields?: TitanLogFields): void;
+    info(message: string, fields?: TitanLogFields): void;
+    warn(message: string, fields?: TitanLogFields): void;
+    error(message: string, fields?: TitanLogFields): void;
+  }
+
+  interface TitanResponses {
+    json(data: unknown, init?: TitanResponseInit): TitanResponse;
+    text(text: string, init?: TitanResponseInit): TitanResponse;
+    html(html: string, init?: TitanResponseInit): TitanResponse;
+    /** 302 unless `init.status` says otherwise (301, 303, 307, 308). */
+    redirect(location: string, init?: TitanResponseInit): TitanResponse;
+  }
+
+  /** The `t` namespace: built-in engines and registered extensions. */
+  interface TitanNamespace {
+    log: TitanLogger;
+    response: TitanResponses;
+  }
+
+  var t: TitanNamespace;
+}

@@ -260,3 +260,31 @@ fn unavailable_answers_503_with_the_apps_error_but_health_stays_up() {
     control.shutdown();
     worker.join().unwrap();
 }
+
+#[test]
+fn a_draining_worker_hands_its_keep_alive_connections_to_a_serving_one() {
+    let control = bind();
+    let addr = control.local_addr();
+    let old = spawn_worker(control.clone(), 1, WorkerOptions::default());
+    let mut idle = connect(addr);
+    let mut half_sent = connect(addr);
+    assert_eq!(exchange(&mut idle, "GET /hello/a HTTP/1.1\r\nhost: t\r\n\r\n").json()["worker"], 1);
+    assert_eq!(exchange(&mut half_sent, "GET /hello/b HTTP/1.1\r\nhost: t\r\n\r\n").json()["worker"], 1);
+    // Half a request head reaches the old worker before it drains.
+    half_sent.write_all(b"GET /hello/c HTTP/1.1\r\nho").unwrap();
+    thread::sleep(Duration::from_millis(100));
+
+    let new = spawn_worker(control.clone(), 2, WorkerOptions::default());
+    assert!(control.drain_worker(1));
+    old.join().unwrap();
+
+    let reply = exchange(&mut idle, "GET /hello/d HTTP/1.1\r\nhost: t\r\n\r\n");
+    assert_eq!((reply.status, reply.json()["worker"].as_u64()), (200, Some(2)), "same connection, new worker");
+    let reply = exchange(&mut half_sent, "st: t\r\n\r\n");
+    assert_eq!(reply.json()["params"][0][1], "Str(\"c\")", "the bytes the old worker had read were not lost");
+    assert_eq!(reply.json()["worker"], 2);
+    assert_eq!(control.pending_handoffs(), 0);
+
+    control.shutdown();
+    new.join().unwrap();
+}

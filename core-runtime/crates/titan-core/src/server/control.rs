@@ -2,7 +2,7 @@
 //! per-worker drain/abort, and the "unavailable" switch dev mode uses while the app has errors.
 //! The main thread holds it and only ever flips flags here; it is never on the request path.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -10,7 +10,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 use socket2::{Domain, Protocol, Socket, Type};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+use super::client_stream::HandedOff;
 
 /// Why the main thread stopped a worker; decides what its in-flight request is answered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +57,9 @@ pub struct ServerControl {
     unavailable_flag: AtomicBool,
     unavailable: RwLock<Option<Bytes>>,
     workers: Mutex<HashMap<u32, Arc<WorkerControl>>>,
+    handoffs: Mutex<VecDeque<HandedOff>>,
+    /// Wakes serving workers' accept loops when a connection is handed off.
+    pub(crate) handoff_ready: Notify,
 }
 
 impl ServerControl {
@@ -78,6 +84,8 @@ impl ServerControl {
             unavailable_flag: AtomicBool::new(false),
             unavailable: RwLock::new(None),
             workers: Mutex::new(HashMap::new()),
+            handoffs: Mutex::new(VecDeque::new()),
+            handoff_ready: Notify::new(),
         }))
     }
 
@@ -99,6 +107,8 @@ impl ServerControl {
     pub fn shutdown(&self) {
         lock(&self.listener).take();
         self.shutdown.cancel();
+        // Nobody will adopt parked connections any more: close them.
+        lock(&self.handoffs).clear();
     }
 
     /// Whether shutdown has begun.
@@ -153,6 +163,22 @@ impl ServerControl {
         worker.abort_reason.store(reason as u8, Ordering::Release);
         worker.abort.cancel();
         true
+    }
+
+    /// Parks a draining worker's connection for a serving worker to adopt.
+    pub(crate) fn hand_off(&self, connection: HandedOff) {
+        lock(&self.handoffs).push_back(connection);
+        self.handoff_ready.notify_waiters();
+    }
+
+    /// A parked connection, if any.
+    pub(crate) fn take_handoff(&self) -> Option<HandedOff> {
+        lock(&self.handoffs).pop_front()
+    }
+
+    /// Connections parked and not yet adopted.
+    pub fn pending_handoffs(&self) -> usize {
+        lock(&self.handoffs).len()
     }
 
     /// Slots currently registered.

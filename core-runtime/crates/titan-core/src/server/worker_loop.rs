@@ -6,6 +6,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::io;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -19,10 +21,11 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::LocalSet;
 
+use super::client_stream::ClientStream;
 use super::control::{AbortReason, ServerControl, WorkerControl};
 use crate::http_error::HttpError;
 use crate::request::{IncomingRequest, RequestIds};
@@ -205,19 +208,28 @@ impl Drop for WorkerLoop {
 
 async fn accept_loop(listener: TcpListener, context: Rc<Context>) {
     loop {
+        // Registered before checking the queue, so a handoff between the check and the wait
+        // still wakes us.
+        let handoff = context.control.handoff_ready.notified();
+        tokio::pin!(handoff);
+        handoff.as_mut().enable();
+        if !context.worker.drain.is_cancelled() {
+            while let Some(handed) = context.control.take_handoff() {
+                match ClientStream::adopt(handed) {
+                    Ok(stream) => start_connection(stream, &context),
+                    Err(err) => log_error("could not adopt a handed-off connection", &err),
+                }
+            }
+        }
         tokio::select! {
             biased;
             _ = context.worker.drain.cancelled() => break,
+            _ = &mut handoff => {}
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    let state = &context.state;
-                    state.live_connections.set(state.live_connections.get() + 1);
-                    tokio::task::spawn_local(serve_connection(stream, context.clone()));
-                }
+                Ok((stream, _)) => start_connection(ClientStream::fresh(stream), &context),
                 // Out of file descriptors and the like: back off instead of spinning.
                 Err(err) => {
-                    eprintln!("{}", serde_json::json!({"level":"error","source":"titan-core","msg":"accept failed","error":err.to_string()}));
+                    log_error("accept failed", &err);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
@@ -228,24 +240,47 @@ async fn accept_loop(listener: TcpListener, context: Rc<Context>) {
     context.state.wake.notify_one();
 }
 
-async fn serve_connection(stream: TcpStream, context: Rc<Context>) {
+fn log_error(msg: &str, err: &io::Error) {
+    eprintln!("{}", serde_json::json!({"level":"error","source":"titan-core","msg":msg,"error":err.to_string()}));
+}
+
+fn start_connection(stream: ClientStream, context: &Rc<Context>) {
+    let _ = stream.set_nodelay();
+    let state = &context.state;
+    state.live_connections.set(state.live_connections.get() + 1);
+    tokio::task::spawn_local(serve_connection(stream, context.clone()));
+}
+
+type ResponseFuture = Pin<Box<dyn Future<Output = Result<HttpResponse, Infallible>>>>;
+
+async fn serve_connection(stream: ClientStream, context: Rc<Context>) {
     let service_context = context.clone();
-    let service = service_fn(move |request| {
+    // Boxed futures keep the connection `Unpin`, which taking its socket back requires.
+    let service = service_fn(move |request| -> ResponseFuture {
         let context = service_context.clone();
-        async move { Ok::<_, Infallible>(handle(&context, request).await) }
+        Box::pin(async move { Ok(handle(&context, request).await) })
     });
-    let connection = http1::Builder::new()
+    let mut connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(context.options.header_read_timeout)
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(connection);
-    tokio::select! {
-        _ = connection.as_mut() => {}
-        _ = context.worker.drain.cancelled() => {
-            // Finish the request being served, then close; idle keep-alive connections close now.
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+    let drained = tokio::select! {
+        _ = poll_fn(|cx| connection.poll_without_shutdown(cx)) => false,
+        _ = context.worker.drain.cancelled() => true,
+    };
+    if drained {
+        // Finish the request being served (its response says `connection: close`); an idle
+        // connection stops at once. Then, unless the whole server is stopping, give the socket
+        // to a serving worker instead of closing it under a client that may be sending.
+        Pin::new(&mut connection).graceful_shutdown();
+        let finished = poll_fn(|cx| connection.poll_without_shutdown(cx)).await;
+        if finished.is_ok() && !context.control.is_shutting_down() {
+            let parts = connection.into_parts();
+            match parts.io.into_inner().hand_off(parts.read_buf) {
+                Ok(handed) => context.control.hand_off(handed),
+                Err(err) => log_error("could not hand off a connection", &err),
+            }
         }
     }
     let state = &context.state;

@@ -7,7 +7,6 @@ import { fileURLToPath } from "node:url";
 import type * as NativeModule from "../native/index.cjs";
 
 export type Native = typeof NativeModule;
-export type NativeRequest = NativeModule.NativeRequest;
 
 const bindingPath = fileURLToPath(new URL("../native/index.cjs", import.meta.url));
 

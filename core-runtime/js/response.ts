@@ -13,8 +13,10 @@ export interface TitanResponse {
   readonly body: string | Uint8Array;
 }
 
-/** status, flat `[name, value, ...]` headers, body: the arguments of `workerRespondAndNext`. */
-export type WireResponse = [status: number, headers: string[] | null, body: string | Uint8Array | null];
+/** status, content type, other headers as `[name, value, ...]`, body: the arguments of
+ * `workerRespondAndNext`. The content type travels on its own so the common response needs
+ * no header array at all. */
+export type WireResponse = [status: number, contentType: string | null, headers: string[] | null, body: string | Uint8Array | null];
 
 const JSON_TYPE = "application/json";
 
@@ -55,11 +57,11 @@ export class ActionResultError extends Error {}
 /** A plain object/array/number/boolean/null is JSON 200; strings are text; bytes are bytes. */
 export function toWire(result: unknown, actionName: string): WireResponse {
   if (isTitanResponse(result)) {
-    return [result.status, flatten(result.headers), result.body];
+    return [result.status, null, flatten(result.headers), result.body];
   }
-  if (result === undefined) return [204, null, null];
-  if (typeof result === "string") return [200, ["content-type", "text/plain; charset=utf-8"], result];
-  if (result instanceof Uint8Array) return [200, ["content-type", "application/octet-stream"], result];
+  if (result === undefined) return [204, null, null, null];
+  if (typeof result === "string") return [200, "text/plain; charset=utf-8", null, result];
+  if (result instanceof Uint8Array) return [200, "application/octet-stream", null, result];
   if (typeof result === "object" && result !== null && typeof (result as PromiseLike<unknown>).then === "function") {
     throw new ActionResultError(
       `action "${actionName}" returned a Promise: actions run synchronously, so remove \`async\`/\`await\` (t.fetch, t.db and extensions are synchronous)`,
@@ -71,7 +73,7 @@ export function toWire(result: unknown, actionName: string): WireResponse {
   } catch (err) {
     throw new ActionResultError(`action "${actionName}" returned a value that is not JSON: ${(err as Error).message}`);
   }
-  return [200, ["content-type", JSON_TYPE], body];
+  return [200, JSON_TYPE, null, body];
 }
 
 function flatten(headers: Record<string, string>): string[] {
@@ -83,5 +85,5 @@ function flatten(headers: Record<string, string>): string[] {
 /** The JSON error body, the same shape the Rust core uses for its own errors. */
 export function errorWire(status: number, code: string, message: string, requestId: string, extra?: Record<string, unknown>): WireResponse {
   const body = JSON.stringify({ error: { status, code, message, requestId, ...extra } });
-  return [status, ["content-type", JSON_TYPE], body];
+  return [status, JSON_TYPE, null, body];
 }

@@ -5,7 +5,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import process from "node:process";
-import { loadNative, type NativeRequest } from "./native.js";
+import { loadNative } from "./native.js";
+import { BodyKind, Slot, TitanRequest, pairsToFields, type RawRequest } from "./request.js";
 import { createLogger, parseLogLevel, type LogContext } from "./log.js";
 import { ActionResultError, errorWire, responses, toWire, type WireResponse } from "./response.js";
 
@@ -56,55 +57,42 @@ async function loadActions(): Promise<Record<string, Action>> {
   return bundle.actions;
 }
 
-function parseBody(request: NativeRequest): { body: unknown } | { error: WireResponse } {
-  switch (request.bodyKind) {
-    case "json":
+function parseBody(raw: RawRequest): { body: unknown } | { error: WireResponse } {
+  const text = raw[Slot.BodyText] as string | null;
+  switch (raw[Slot.BodyKind] as BodyKind) {
+    case BodyKind.Json:
       try {
-        return { body: JSON.parse(request.rawBody ?? "") };
+        return { body: JSON.parse(text ?? "") };
       } catch (err) {
-        return { error: errorWire(400, "bad_json", `the request body is not valid JSON: ${(err as Error).message}`, request.id) };
+        return { error: errorWire(400, "bad_json", `the request body is not valid JSON: ${(err as Error).message}`, raw[Slot.Id] as string) };
       }
-    case "form":
-      return { body: request.form ?? {} };
-    case "text":
-      return { body: request.rawBody ?? "" };
-    case "binary":
-      return { body: request.bodyBytes ?? new Uint8Array() };
+    case BodyKind.Form:
+      return { body: pairsToFields((raw[Slot.Form] as string[] | null) ?? []) };
+    case BodyKind.Text:
+      return { body: text ?? "" };
+    case BodyKind.Binary:
+      return { body: raw[Slot.BodyBytes] ?? new Uint8Array() };
     default:
       return { body: null };
   }
 }
 
-function run(actions: Record<string, Action>, request: NativeRequest): WireResponse {
-  const action = actions[request.action];
+function run(actions: Record<string, Action>, raw: RawRequest): WireResponse {
+  const name = raw[Slot.Action] as string;
+  const action = actions[name];
   if (!action) {
-    return errorWire(500, "unknown_action", `action "${request.action}" is not in this build`, request.id);
+    return errorWire(500, "unknown_action", `action "${name}" is not in this build`, raw[Slot.Id] as string);
   }
-  const parsed = parseBody(request);
+  const parsed = parseBody(raw);
   if ("error" in parsed) return parsed.error;
-  const req = {
-    id: request.id,
-    method: request.method,
-    path: request.path,
-    params: request.params,
-    query: request.query,
-    headers: request.headers,
-    body: parsed.body,
-    rawBody: request.rawBody ?? null,
-  };
+  const req = new TitanRequest(raw, parsed.body);
   try {
-    return toWire(action(req), request.action);
+    return toWire(action(req), name);
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
-    log.error(`action "${request.action}" threw: ${error.message}`, { action: request.action, error });
+    log.error(`action "${name}" threw: ${error.message}`, { action: name, error });
     const hint = err instanceof ActionResultError || data.dev;
-    return errorWire(
-      500,
-      "internal_error",
-      hint ? error.message : "internal server error",
-      request.id,
-      data.dev ? { stack: error.stack } : undefined,
-    );
+    return errorWire(500, "internal_error", hint ? error.message : "internal server error", req.id, data.dev ? { stack: error.stack } : undefined);
   }
 }
 
@@ -118,13 +106,13 @@ function serve(actions: Record<string, Action>, native: ReturnType<typeof loadNa
   const busy = new Int32Array(data.busy);
   let request = native.workerNext();
   while (request !== null) {
-    logContext.requestId = request.id;
+    logContext.requestId = request[Slot.Id] as string;
     Atomics.store(busy, 0, Math.max(1, Date.now() - data.epoch));
-    const [status, headers, body] = run(actions, request);
+    const [status, contentType, headers, body] = run(actions, request);
     Atomics.store(busy, 0, 0);
     logContext.requestId = undefined;
     try {
-      request = native.workerRespondAndNext(status, headers, asNativeBody(body));
+      request = native.workerRespondAndNext(status, contentType, headers, asNativeBody(body));
     } catch (err) {
       // The response was refused (bad status or header); the core already answered 500.
       log.error((err as Error).message);

@@ -39,7 +39,7 @@ fn spawn_worker(control: Arc<ServerControl>, slot: u32, options: WorkerOptions) 
                 "kind": request.body_kind.as_str(),
                 "body": request.body_text(),
             });
-            let response = build_response(200, &["content-type".into(), "application/json".into()], Bytes::from(body.to_string())).unwrap();
+            let response = build_response(200, Some("application/json"), &[], Bytes::from(body.to_string())).unwrap();
             worker.respond(response);
         }
     });

@@ -17,7 +17,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{Buffer, Either};
+use napi::bindgen_prelude::{Array, Buffer, Either, Null};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use titan_core::http_error::HttpError;
@@ -145,78 +145,66 @@ pub fn worker_start(env: Env, server_id: u32, slot: u32, routes_json: String, op
     Ok(())
 }
 
-/// A request as JS receives it; the worker bootstrap adds `body` parsed from `bodyKind`.
-#[napi(object)]
-pub struct NativeRequest {
-    /// Request id.
-    pub id: String,
-    /// Action name.
-    pub action: String,
-    /// HTTP method.
-    pub method: String,
-    /// Path as sent.
-    pub path: String,
-    /// Typed route parameters.
-    pub params: HashMap<String, Either<String, f64>>,
-    /// Decoded query; repeated keys become arrays.
-    pub query: HashMap<String, Either<String, Vec<String>>>,
-    /// Lower-cased header names; repeats joined with `, `.
-    pub headers: HashMap<String, String>,
-    /// `none`, `json`, `form`, `text` or `binary`.
-    pub body_kind: String,
-    /// The body as text, when there is one.
-    pub raw_body: Option<String>,
-    /// Decoded fields of an urlencoded body.
-    pub form: Option<HashMap<String, Either<String, Vec<String>>>>,
-    /// The body's bytes, for binary bodies.
-    pub body_bytes: Option<Buffer>,
+// The request crosses as one flat array, not an object: setting named properties through
+// Node-API interns every key on every request, while indexed slots cost nothing, and the worker
+// builds a fixed-shape object from them (headers and query only when an action reads them).
+// Layout (mirrored by `RawRequest` in core-runtime/js/request.ts):
+//   0 id, 1 action, 2 method, 3 path, 4 params ([name, value, ...] or null),
+//   5 raw query string or null, 6 body kind (0 none, 1 json, 2 form, 3 text, 4 binary),
+//   7 body text or null, 8 body bytes (binary only) or null, 9 form fields ([k, v, ...] or null),
+//   10.. header name/value pairs.
+const HEADERS_AT: u32 = 10;
+
+fn body_kind_code(kind: BodyKind) -> u32 {
+    match kind {
+        BodyKind::None => 0,
+        BodyKind::Json => 1,
+        BodyKind::Form => 2,
+        BodyKind::Text => 3,
+        BodyKind::Binary => 4,
+    }
 }
 
-fn group_pairs(pairs: Vec<(String, String)>) -> HashMap<String, Either<String, Vec<String>>> {
-    let mut out: HashMap<String, Either<String, Vec<String>>> = HashMap::with_capacity(pairs.len());
-    for (key, value) in pairs {
-        match out.remove(&key) {
-            None => out.insert(key, Either::A(value)),
-            Some(Either::A(first)) => out.insert(key, Either::B(vec![first, value])),
-            Some(Either::B(mut all)) => {
-                all.push(value);
-                out.insert(key, Either::B(all))
+fn to_js(env: &Env, request: IncomingRequest) -> Result<Array<'_>> {
+    let headers = request.headers();
+    let mut out = env.create_array(HEADERS_AT + 2 * headers.len() as u32)?;
+    out.set(0, request.id.as_str())?;
+    out.set(1, &*request.action)?;
+    out.set(2, request.method())?;
+    out.set(3, request.path())?;
+    if request.params.is_empty() {
+        out.set(4, Null)?;
+    } else {
+        let mut params = env.create_array(2 * request.params.len() as u32)?;
+        for (i, (name, value)) in request.params.iter().enumerate() {
+            params.set(2 * i as u32, name.as_str())?;
+            match value {
+                ParamValue::Str(s) => params.set(2 * i as u32 + 1, s.as_str())?,
+                ParamValue::Number(n) => params.set(2 * i as u32 + 1, *n)?,
             }
-        };
+        }
+        out.set(4, params)?;
     }
-    out
-}
-
-fn to_js(request: IncomingRequest) -> NativeRequest {
-    let params = request
-        .params
-        .iter()
-        .map(|(name, value)| {
-            let value = match value {
-                ParamValue::Str(s) => Either::A(s.clone()),
-                ParamValue::Number(n) => Either::B(*n),
-            };
-            (name.clone(), value)
-        })
-        .collect();
-    let (raw_body, body_bytes) = match request.body_kind {
-        BodyKind::None => (None, None),
-        BodyKind::Binary => (request.body_text(), Some(Buffer::from(request.body.to_vec()))),
-        _ => (request.body_text(), None),
-    };
-    NativeRequest {
-        id: request.id.clone(),
-        action: request.action.to_string(),
-        method: request.method().to_owned(),
-        path: request.path().to_owned(),
-        params,
-        query: group_pairs(request.query()),
-        headers: request.headers().into_iter().collect(),
-        body_kind: request.body_kind.as_str().to_owned(),
-        form: request.form().map(group_pairs),
-        raw_body,
-        body_bytes,
+    out.set(5, request.parts.uri.query())?;
+    out.set(6, body_kind_code(request.body_kind))?;
+    out.set(7, request.body_text())?;
+    if request.body_kind == BodyKind::Binary {
+        out.set(8, Buffer::from(request.body.to_vec()))?;
+    } else {
+        out.set(8, Null)?;
     }
+    match request.form() {
+        Some(fields) => {
+            let flat: Vec<String> = fields.into_iter().flat_map(|(k, v)| [k, v]).collect();
+            out.set(9, Array::from_vec(env, flat)?)?;
+        }
+        None => out.set(9, Null)?,
+    }
+    for (i, (name, value)) in headers.into_iter().enumerate() {
+        out.set(HEADERS_AT + 2 * i as u32, name)?;
+        out.set(HEADERS_AT + 2 * i as u32 + 1, value)?;
+    }
+    Ok(out)
 }
 
 fn with_worker<T>(f: impl FnOnce(&mut WorkerLoop) -> Result<T>) -> Result<T> {
@@ -226,40 +214,47 @@ fn with_worker<T>(f: impl FnOnce(&mut WorkerLoop) -> Result<T>) -> Result<T> {
     })
 }
 
-/// Runs this thread's I/O until a request for an action is ready. `null`: the worker is done.
-#[napi]
-pub fn worker_next() -> Result<Option<NativeRequest>> {
-    with_worker(|worker| Ok(worker.next().map(to_js)))
+/// Runs this thread's I/O until a request for an action is ready (a flat array, see `to_js`).
+/// `null`: the worker is done.
+#[napi(ts_return_type = "unknown[] | null")]
+pub fn worker_next(env: &Env) -> Result<Option<Array<'_>>> {
+    let next = with_worker(|worker| Ok(worker.next()))?;
+    next.map(|request| to_js(env, request)).transpose()
 }
 
-/// Hands back the response to the current request. A bad status or header sends a 500 and
+
+/// Hands back the response to the current request: status, content type (the common case
+/// needs no header array), other headers as `[name, value, ...]`, body. A bad status or header sends a 500 and
 /// throws, naming the problem.
 #[napi]
-pub fn worker_respond(status: u32, headers: Option<Vec<String>>, body: Option<Either<String, Buffer>>) -> Result<()> {
-    with_worker(|worker| respond(worker, status, headers, body))
+pub fn worker_respond(status: u32, content_type: Option<String>, headers: Option<Vec<String>>, body: Option<Either<String, Buffer>>) -> Result<()> {
+    with_worker(|worker| respond(worker, status, content_type, headers, body))
 }
 
 /// `workerRespond` then `workerNext`, in one call: the per-request path is one crossing.
-#[napi]
+#[napi(ts_return_type = "unknown[] | null")]
 pub fn worker_respond_and_next(
+    env: &Env,
     status: u32,
+    content_type: Option<String>,
     headers: Option<Vec<String>>,
     body: Option<Either<String, Buffer>>,
-) -> Result<Option<NativeRequest>> {
-    with_worker(|worker| {
-        respond(worker, status, headers, body)?;
-        Ok(worker.next().map(to_js))
-    })
+) -> Result<Option<Array<'_>>> {
+    let next = with_worker(|worker| {
+        respond(worker, status, content_type, headers, body)?;
+        Ok(worker.next())
+    })?;
+    next.map(|request| to_js(env, request)).transpose()
 }
 
-fn respond(worker: &mut WorkerLoop, status: u32, headers: Option<Vec<String>>, body: Option<Either<String, Buffer>>) -> Result<()> {
+fn respond(worker: &mut WorkerLoop, status: u32, content_type: Option<String>, headers: Option<Vec<String>>, body: Option<Either<String, Buffer>>) -> Result<()> {
     let body = match body {
         None => Bytes::new(),
         Some(Either::A(text)) => Bytes::from(text),
         Some(Either::B(bytes)) => Bytes::copy_from_slice(&bytes),
     };
     let status = u16::try_from(status).unwrap_or(0);
-    match build_response(status, headers.as_deref().unwrap_or_default(), body) {
+    match build_response(status, content_type.as_deref(), headers.as_deref().unwrap_or_default(), body) {
         Ok(response) => {
             worker.respond(response);
             Ok(())

@@ -368,13 +368,18 @@ async fn read_body(body: Incoming, headers: &hyper::HeaderMap, limit: u64) -> Re
     }
 }
 
-/// Builds an action's response from what JS handed back: status, flat `[name, value, ...]`
-/// headers, body. A bad status or header is the action's bug: the error says which.
-pub fn build_response(status: u16, headers: &[String], body: Bytes) -> Result<HttpResponse, String> {
+/// Builds an action's response from what JS handed back: status, content type, other headers
+/// as flat `[name, value, ...]`, body. A bad status or header is the action's bug: the error
+/// says which.
+pub fn build_response(status: u16, content_type: Option<&str>, headers: &[String], body: Bytes) -> Result<HttpResponse, String> {
     let status = StatusCode::from_u16(status).map_err(|_| format!("{status} is not an HTTP status"))?;
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     let map = response.headers_mut();
+    if let Some(content_type) = content_type {
+        let value = HeaderValue::from_str(content_type).map_err(|_| format!("content type `{content_type}` is not a valid header value"))?;
+        map.insert(CONTENT_TYPE, value);
+    }
     for pair in headers.chunks(2) {
         let [name, value] = pair else {
             return Err("headers must come in name/value pairs".into());

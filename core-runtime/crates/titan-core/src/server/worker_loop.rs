@@ -63,6 +63,14 @@ struct InFlight {
     responder: oneshot::Sender<HttpResponse>,
 }
 
+/// A response JS handed back, delivered at the start of the next `next()`: sent from inside
+/// the runtime, waking the connection is a local queue push; sent from outside, tokio would
+/// wake its own thread through an eventfd write on every request.
+struct Answered {
+    responder: oneshot::Sender<HttpResponse>,
+    response: HttpResponse,
+}
+
 /// State shared by this thread's tasks; single-threaded, so `Rc`/`Cell`.
 struct LoopState {
     queue: RefCell<VecDeque<Pending>>,
@@ -88,6 +96,7 @@ pub struct WorkerLoop {
     context: Rc<Context>,
     slot: u32,
     in_flight: Option<InFlight>,
+    answered: Option<Answered>,
 }
 
 impl WorkerLoop {
@@ -116,7 +125,7 @@ impl WorkerLoop {
         let context = Rc::new(Context { state, control, worker, routes, options });
         let local = LocalSet::new();
         local.spawn_local(accept_loop(listener, context.clone()));
-        Ok(Self { runtime, local, context, slot, in_flight: None })
+        Ok(Self { runtime, local, context, slot, in_flight: None, answered: None })
     }
 
     /// This worker's slot.
@@ -131,7 +140,11 @@ impl WorkerLoop {
             let _ = forgotten.responder.send(HttpError::NoResponse.to_response(&forgotten.id));
         }
         let context = self.context.clone();
+        let answered = self.answered.take();
         let pending = self.local.block_on(&self.runtime, async move {
+            if let Some(Answered { responder, response }) = answered {
+                let _ = responder.send(response);
+            }
             let state = &context.state;
             loop {
                 if context.worker.abort.is_cancelled() {
@@ -155,11 +168,14 @@ impl WorkerLoop {
     }
 
     /// Hands back the response to the request `next()` returned. It is written by the next
-    /// `next()` call, which runs this thread's I/O again. Returns false when there was no
-    /// request in flight or its client has gone.
+    /// `next()` (or `finish()`) call, which runs this thread's I/O again. Returns false when
+    /// there was no request in flight.
     pub fn respond(&mut self, response: HttpResponse) -> bool {
         match self.in_flight.take() {
-            Some(in_flight) => in_flight.responder.send(response).is_ok(),
+            Some(in_flight) => {
+                self.answered = Some(Answered { responder: in_flight.responder, response });
+                true
+            }
             None => false,
         }
     }
@@ -175,6 +191,9 @@ impl WorkerLoop {
     /// clients and connections close cleanly.
     pub fn finish(mut self, grace: Duration) {
         let reason = self.context.worker.abort_reason();
+        if let Some(Answered { responder, response }) = self.answered.take() {
+            let _ = responder.send(response);
+        }
         if let Some(in_flight) = self.in_flight.take() {
             let error = if reason == AbortReason::Timeout { HttpError::ActionTimeout } else { HttpError::WorkerStopped };
             let _ = in_flight.responder.send(error.to_response(&in_flight.id));

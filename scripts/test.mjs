@@ -37,6 +37,10 @@ function findTests(dir, found = []) {
 }
 
 run("Building (incremental)", process.execPath, [join(root, "scripts/setup.mjs")]);
+run("Type-checking the tests (tsx runs them without checking)", process.execPath, [
+  join(root, "node_modules/typescript/bin/tsc"), "-p", "core-runtime/tsconfig.test.json",
+]);
+run("Type-checking the CLI's tests", process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "ext-sdk/tsconfig.test.json"]);
 run("Rust tests (cargo test --workspace)", "cargo", ["test", "--workspace"]);
 const files = SEARCHED.flatMap((dir) => findTests(join(root, dir))).sort();
 run(`Node tests (${files.length} files, node:test)`, process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", ...files]);

@@ -66,4 +66,15 @@ declare global {
   }
 
   var t: TitanNamespace;
+
+  /** In actions, `console.*` writes the same structured lines as `t.log` (declared here because
+   * apps compile without DOM or Node types; compatible with both if an app adds them). */
+  interface Console {
+    log(...data: any[]): void;
+    info(...data: any[]): void;
+    debug(...data: any[]): void;
+    warn(...data: any[]): void;
+    error(...data: any[]): void;
+  }
+  var console: Console;
 }

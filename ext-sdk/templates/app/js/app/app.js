@@ -1,0 +1,6 @@
+// The routes, read once by `titan build` and `titan dev`. In this file `t` is the route table;
+// in actions it is the runtime (see titan-env.d.ts).
+
+t.get("/").reply({ ok: true });
+t.get("/hello/:name").action("hello");
+t.post("/echo").action("echo");

@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +22,17 @@ export function assertRuntimeBuilt(): void {
 
 export function assertCliBuilt(): void {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: build the CLI first (npx tsc -b ext-sdk)`);
+}
+
+/** A GET on a new connection (no keep-alive pool), so whichever worker is idle accepts it: a
+ * pooled connection may belong to a worker that is busy. Resolves with the status. */
+export function getOnNewConnection(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    }).on("error", reject);
+  });
 }
 
 export function tempDir(prefix: string): string {

@@ -74,8 +74,9 @@ export class DevSession {
       this.writeEmptyBuild();
     }
     await this.startServer(outcome.ok ? outcome.result.manifest.config : this.fallbackConfig());
+    this.settle(outcome);
+    this.announceListening();
     if (outcome.ok && outcome.result.startMessage) this.log(outcome.result.startMessage);
-    this.applyAvailability(outcome);
     this.watch();
   }
 
@@ -144,14 +145,29 @@ export class DevSession {
         }
         // If this fails (port taken...), the error is printed and the next good build tries again.
         await this.startServer(next);
+        this.settle(outcome);
+        this.announceListening();
+        return;
       } else {
         const swap = await this.server.reload(this.buildDir);
+        this.settle(outcome);
         this.log(
           `${paint.green("reloaded")} in ${formatMs(performance.now() - started)} (build ${formatMs(buildMs)}, swap ${formatMs(swap.ms)})`,
         );
+        return;
       }
     }
+    this.settle(outcome);
+  }
+
+  /** Gates the server on a failed build, then prints why: in that order, so whoever reads the
+   * errors already finds the server refusing requests. */
+  private settle(outcome: { ok: true } | { ok: false; error: CliError }): void {
     this.applyAvailability(outcome);
+    if (!outcome.ok) {
+      printError(outcome.error);
+      this.log(paint.yellow("the server answers 503 with these errors until they are fixed"));
+    }
   }
 
   /** Re-reads titan.config.json; false (after printing why) when it is invalid. */
@@ -183,8 +199,6 @@ export class DevSession {
       return { ok: true, result };
     } catch (error) {
       if (!(error instanceof CliError)) throw error;
-      printError(error);
-      this.log(paint.yellow("the server answers 503 with these errors until they are fixed"));
       return { ok: false, error };
     }
   }
@@ -206,7 +220,12 @@ export class DevSession {
   private async startServer(config: ResolvedConfig): Promise<void> {
     this.server = await this.host.startServer({ buildDir: this.buildDir, dev: true, log: this.log });
     this.serverConfig = config;
-    this.log(listeningLine(this.server.host, this.server.port));
+  }
+
+  /** Printed once the server is gated or open as the build says, so a client that waits for this
+   * line never sees the in-between state. */
+  private announceListening(): void {
+    if (this.server) this.log(listeningLine(this.server.host, this.server.port));
   }
 
   private needsRestart(next: ResolvedConfig): boolean {

@@ -20,7 +20,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../..");
 const RESULTS_DIR = join(ROOT, "bench/results");
 const APP_DIR = join(HERE, "app");
-const TITAN_CLI = join(ROOT, "ext-sdk/dist/cli/main.js");
+const TITAN_CLI = join(ROOT, "ext-sdk/bin/titan.js");
 const CORE_DIST = join(ROOT, "core-runtime/dist");
 
 const CORES = os.availableParallelism();
@@ -114,7 +114,7 @@ function buildHyperBare() {
 
 /** Checks the Titan CLI and core are built, then builds the hello app with `titan build`. */
 function buildTitanApp() {
-  const missing = [TITAN_CLI, CORE_DIST].filter((path) => !existsSync(path));
+  const missing = [join(ROOT, "ext-sdk/dist/cli/main.js"), CORE_DIST].filter((path) => !existsSync(path));
   if (missing.length > 0) {
     throw new BenchError(`Titan is not built (${missing.map((p) => relative(ROOT, p)).join(", ")} missing): run \`npm install\` at the repo root (it builds the core and the CLI; \`npm run build\` rebuilds), or bench without Titan: \`${WITHOUT_TITAN}\`.`);
   }

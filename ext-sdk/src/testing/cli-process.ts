@@ -1,4 +1,4 @@
-// Test helpers that drive the real built `titan` CLI (ext-sdk/dist/cli/main.js) as a child
+// Test helpers that drive the real `titan` command (ext-sdk/bin/titan.js → dist/cli/main.js) as a child
 // process, non-interactively, and wait for what it prints.
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -10,7 +10,9 @@ import { fileURLToPath } from "node:url";
 
 const EXT_SDK = fileURLToPath(new URL("../../", import.meta.url));
 export const REPO_ROOT = path.resolve(EXT_SDK, "..");
-export const CLI_PATH = path.join(EXT_SDK, "dist", "cli", "main.js");
+/** What a user runs: the committed launcher, which loads the compiled CLI. */
+export const CLI_PATH = path.join(EXT_SDK, "bin", "titan.js");
+const COMPILED_CLI = path.join(EXT_SDK, "dist", "cli", "main.js");
 
 /** Why the runtime-backed tests cannot run here, or false when they can. */
 /** Fails (never skips) when the runtime is not built: a skipped end-to-end suite would hide a broken build. */
@@ -21,7 +23,7 @@ export function assertRuntimeBuilt(): void {
 }
 
 export function assertCliBuilt(): void {
-  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: build the CLI first (npx tsc -b ext-sdk)`);
+  if (!existsSync(COMPILED_CLI)) throw new Error(`${COMPILED_CLI} is missing: build the CLI first (npm run build)`);
 }
 
 /** A GET on a new connection (no keep-alive pool), so whichever worker is idle accepts it: a

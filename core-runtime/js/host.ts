@@ -6,6 +6,7 @@ import { Worker } from "node:worker_threads";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadNative, type Native } from "./native.js";
+import { clock32, elapsed32 } from "./clock.js";
 import type { BuildManifest, ResolvedConfig } from "./types.js";
 import type { WorkerData, WorkerMessage } from "./worker.js";
 
@@ -187,10 +188,10 @@ class WorkerPool {
 
   /** The watchdog: a worker whose action runs past the timeout is terminated and replaced. */
   private checkTimeouts() {
-    const now = Date.now() - this.epoch;
+    const now = clock32(this.epoch);
     for (const pooled of this.workers.values()) {
       const startedAt = Atomics.load(pooled.busy, 0);
-      if (pooled.state !== "serving" || startedAt === 0 || now - startedAt < this.config.actionTimeout) continue;
+      if (pooled.state !== "serving" || startedAt === 0 || elapsed32(now, startedAt) < this.config.actionTimeout) continue;
       this.log(`worker ${pooled.slot}: an action ran longer than ${this.config.actionTimeout} ms; terminating it (the client gets 504) and starting a replacement`);
       void this.stop(pooled, "timeout");
       this.replace(pooled.generation);

@@ -6,6 +6,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import process from "node:process";
 import { loadNative } from "./native.js";
+import { clock32 } from "./clock.js";
 import { BodyKind, Slot, TitanRequest, pairsToFields, type RawRequest } from "./request.js";
 import { createLogger, parseLogLevel, type LogContext } from "./log.js";
 import { ActionResultError, errorWire, responses, toWire, type WireResponse } from "./response.js";
@@ -17,7 +18,7 @@ export interface WorkerData {
   routesJson: string;
   bodyLimit: number;
   dev: boolean;
-  /** [0]: when the current action started (ms since `epoch`, 0 = idle); read by the host's watchdog. */
+  /** [0]: when the current action started (`clock32`, 0 = idle); read by the host's watchdog. */
   busy: SharedArrayBuffer;
   epoch: number;
 }
@@ -107,7 +108,7 @@ function serve(actions: Record<string, Action>, native: ReturnType<typeof loadNa
   let request = native.workerNext();
   while (request !== null) {
     logContext.requestId = request[Slot.Id] as string;
-    Atomics.store(busy, 0, Math.max(1, Date.now() - data.epoch));
+    Atomics.store(busy, 0, clock32(data.epoch));
     const [status, contentType, headers, body] = run(actions, request);
     Atomics.store(busy, 0, 0);
     logContext.requestId = undefined;

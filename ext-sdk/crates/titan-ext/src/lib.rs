@@ -1,0 +1,145 @@
+//! Write Titan native extensions in ordinary Rust.
+//!
+//! ```ignore
+//! use titan_ext::{Context, function};
+//!
+//! /// `t.mymath.add(2, 3)` → `5`
+//! #[function]
+//! fn add(a: f64, b: f64) -> f64 {
+//!     a + b
+//! }
+//!
+//! /// Errors become JS exceptions naming the extension and function.
+//! #[function]
+//! fn parse_port(text: &str) -> Result<u16, std::num::ParseIntError> {
+//!     text.parse()
+//! }
+//!
+//! /// Any serde type crosses as a JS object or array.
+//! #[function]
+//! fn describe(cx: &Context, user: User) -> Summary { /* cx.state::<Store>(), cx.worker_state::<Conn>() */ }
+//!
+//! titan_ext::extension! {
+//!     functions: [add, parse_port, describe],
+//!     init: Store::from_config,      // optional: fn(serde_json::Value) -> Result<Store, E>
+//!     worker_init: Conn::open,       // optional: fn(Option<&Store>, u32) -> Result<Conn, E>
+//! }
+//! ```
+//!
+//! Build the crate as a `cdylib`. What crosses how:
+//!
+//! | Rust | JS | how |
+//! |---|---|---|
+//! | `()` | `null` | |
+//! | `bool` | boolean | as is |
+//! | `f64`, `f32`, `i8`–`i32`, `u8`–`u32` | number | as is (integers checked to be integral and in range) |
+//! | `i64`, `u64` | BigInt (a safe-integer number is accepted too) | as is |
+//! | `&str`, `String` | string | UTF-8, borrowed for `&str` (no copy) |
+//! | `&[u8]`, `Vec<u8>` | Uint8Array | borrowed for `&[u8]` (no copy) |
+//! | `Option<T>` | `T` or `null` | |
+//! | any serde type | object / array / value | JSON text |
+//! | `Result<T, E: Display>` | `T`, or an exception | |
+//!
+//! A panic in a function becomes an exception for that call; the worker keeps serving.
+//! Functions run on several worker threads at once: shared state must be `Send + Sync`;
+//! per-worker state (`worker_init`) is only ever touched by its own worker.
+//! The ABI underneath is `titan-ext-sys`, explained in `core-runtime/docs/abi.md`.
+
+// This crate is the extension's side of the FFI boundary: raw pointers from the host are turned
+// into safe values here and nowhere else. Every unsafe block carries a SAFETY comment.
+#![allow(unsafe_code)]
+
+mod context;
+pub mod log;
+#[doc(hidden)]
+pub mod private;
+mod value;
+
+pub use context::Context;
+pub use titan_ext_macros::function;
+pub use value::{ArgError, FromValue, IntoValue};
+
+/// The ABI version extensions built with this crate speak.
+pub const ABI_VERSION: u32 = titan_ext_sys::TITAN_ABI_VERSION;
+
+/// Declares the extension: its functions and optional lifecycle, and exports the one entry
+/// symbol (`titan_extension_entry`). With `static_entry: name`, no symbol is exported and
+/// `pub fn name() -> *const titan_extension` is generated instead, for extensions linked into
+/// the runtime itself (Titan's built-in engines).
+#[macro_export]
+macro_rules! extension {
+    (
+        functions: [$($function:path),* $(,)?]
+        $(, init: $init:expr)?
+        $(, worker_init: $worker_init:expr)?
+        $(, static_entry: $static_entry:ident)?
+        $(,)?
+    ) => {
+        #[allow(unsafe_code)]
+        const _: () = {
+            static __TITAN_FUNCTIONS: $crate::private::Static<[$crate::private::sys::titan_function_def; [$(stringify!($function)),*].len()]> =
+                $crate::private::Static([$($function::DEF),*]);
+
+            $crate::extension!(@init $($init)?);
+            $crate::extension!(@worker_init $($worker_init)?);
+
+            static __TITAN_DESCRIPTOR: $crate::private::Static<$crate::private::sys::titan_extension> =
+                $crate::private::Static($crate::private::descriptor(
+                    match ::std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_NAME"), "\0").as_bytes()) { Ok(c) => c, Err(_) => panic!() },
+                    match ::std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) { Ok(c) => c, Err(_) => panic!() },
+                    &__TITAN_FUNCTIONS.0,
+                    __TITAN_INIT,
+                    __TITAN_WORKER_INIT,
+                ));
+
+            $crate::extension!(@entry __TITAN_DESCRIPTOR $($static_entry)?);
+        };
+    };
+
+    (@init) => {
+        const __TITAN_INIT: Option<$crate::private::sys::titan_init_fn> = Some($crate::private::init_stateless);
+    };
+    (@init $init:expr) => {
+        unsafe extern "C" fn __titan_init(
+            host: *const $crate::private::sys::titan_host,
+            config: *const u8,
+            config_len: usize,
+            state: *mut *mut ::std::ffi::c_void,
+            error: *mut $crate::private::sys::titan_value,
+        ) -> $crate::private::sys::titan_status {
+            // SAFETY: the host calls this as the ABI states.
+            unsafe { $crate::private::init_with(host, config, config_len, state, error, $init) }
+        }
+        const __TITAN_INIT: Option<$crate::private::sys::titan_init_fn> = Some(__titan_init);
+    };
+
+    (@worker_init) => {
+        const __TITAN_WORKER_INIT: Option<$crate::private::sys::titan_worker_init_fn> = None;
+    };
+    (@worker_init $worker_init:expr) => {
+        unsafe extern "C" fn __titan_worker_init(
+            state: *mut ::std::ffi::c_void,
+            worker_id: u32,
+            worker_state: *mut *mut ::std::ffi::c_void,
+            error: *mut $crate::private::sys::titan_value,
+        ) -> $crate::private::sys::titan_status {
+            // SAFETY: the host calls this as the ABI states.
+            unsafe { $crate::private::worker_init_with(state, worker_id, worker_state, error, $worker_init) }
+        }
+        const __TITAN_WORKER_INIT: Option<$crate::private::sys::titan_worker_init_fn> = Some(__titan_worker_init);
+    };
+
+    (@entry $descriptor:ident) => {
+        /// The extension's entry point (see titan-ext-sys).
+        #[unsafe(no_mangle)]
+        pub extern "C" fn titan_extension_entry(host_abi_version: u32) -> *const $crate::private::sys::titan_extension {
+            $crate::private::entry(host_abi_version, &$descriptor)
+        }
+    };
+    (@entry $descriptor:ident $static_entry:ident) => {
+        /// The extension's descriptor, for static registration in the runtime.
+        pub fn $static_entry() -> *const $crate::private::sys::titan_extension {
+            $crate::private::entry($crate::ABI_VERSION, &$descriptor)
+        }
+    };
+}

@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadNative, type Native } from "./native.js";
 import { clock32, elapsed32 } from "./clock.js";
-import type { BuildManifest, ResolvedConfig } from "./types.js";
-import type { WorkerData, WorkerMessage } from "./worker.js";
+import type { BuildManifest, ExtensionSpec, ResolvedConfig } from "./types.js";
+import type { BoundExtension, WorkerData, WorkerMessage } from "./worker.js";
 
 export interface StartOptions {
   /** Directory holding `titan.build.json` and its bundle. */
@@ -70,6 +70,26 @@ interface Generation {
   id: number;
   bundlePath: string;
   routesJson: string;
+  extensions: BoundExtension[];
+}
+
+/** Loads each registered extension once for the whole process (dlopen, ABI check, init). */
+function loadExtensions(native: Native, specs: readonly ExtensionSpec[]): BoundExtension[] {
+  return specs.map((spec) => {
+    let info;
+    try {
+      info = native.extLoad(spec.library, JSON.stringify(spec.config ?? null));
+    } catch (err) {
+      throw new TitanHostError(`extension ${spec.name} (t.${spec.namespace}) could not be loaded: ${(err as Error).message}`);
+    }
+    return {
+      id: info.id,
+      name: info.name,
+      namespace: spec.namespace,
+      entry: spec.entry,
+      functions: info.functions.map((f) => ({ name: f.name, arity: f.arity })),
+    };
+  });
 }
 
 interface PooledWorker {
@@ -123,6 +143,7 @@ class WorkerPool {
       slot,
       bundlePath: generation.bundlePath,
       routesJson: generation.routesJson,
+      extensions: generation.extensions,
       bodyLimit: this.config.bodyLimit,
       dev: this.dev,
       busy,
@@ -249,8 +270,30 @@ function describeBindError(err: Error, config: ResolvedConfig): TitanHostError {
   return new TitanHostError(err.message, "check `host` and `port` in titan.config.json");
 }
 
-function generationOf(buildDir: string, manifest: BuildManifest, id: number): Generation {
-  return { id, bundlePath: resolve(buildDir, manifest.bundle), routesJson: JSON.stringify(manifest.routes) };
+function generationOf(buildDir: string, manifest: BuildManifest, id: number, extensions: BoundExtension[]): Generation {
+  return { id, bundlePath: resolve(buildDir, manifest.bundle), routesJson: JSON.stringify(manifest.routes), extensions };
+}
+
+/** Extensions for a new build: the loaded ones when the build registers the same, else a fresh load. */
+class ExtensionSet {
+  private key = "[]";
+  bound: BoundExtension[] = [];
+
+  constructor(private readonly native: Native) {}
+
+  use(specs: readonly ExtensionSpec[] | undefined): { bound: BoundExtension[]; previous: BoundExtension[] } {
+    const key = JSON.stringify(specs ?? []);
+    if (key === this.key) return { bound: this.bound, previous: [] };
+    const previous = this.bound;
+    this.bound = loadExtensions(this.native, specs ?? []);
+    this.key = key;
+    return { bound: this.bound, previous };
+  }
+
+  /** Lets the process unload extensions no generation uses; each unloads once its workers stop. */
+  release(extensions: BoundExtension[]) {
+    for (const extension of extensions) this.native.extRelease(extension.id);
+  }
 }
 
 /** Serves a build: binds the port, starts the workers, resolves once every worker serves. */
@@ -267,9 +310,11 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
     throw describeBindError(err as Error, config);
   }
   const pool = new WorkerPool(native, bound.id, config, options.dev ?? false, log);
+  const extensions = new ExtensionSet(native);
   let generations = 1;
   try {
-    await pool.startGeneration(generationOf(options.buildDir, manifest, generations));
+    const { bound: loaded } = extensions.use(manifest.extensions);
+    await pool.startGeneration(generationOf(options.buildDir, manifest, generations, loaded));
   } catch (err) {
     native.shutdownServer(bound.id);
     pool.beginClose();
@@ -290,8 +335,9 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
         const started = performance.now();
         const next = readBuild(buildDir);
         const previous = pool.all();
-        await pool.startGeneration(generationOf(buildDir, next, ++generations));
-        void pool.drain(previous, config.shutdownTimeout);
+        const { bound: loaded, previous: replaced } = extensions.use(next.extensions);
+        await pool.startGeneration(generationOf(buildDir, next, ++generations, loaded));
+        void pool.drain(previous, config.shutdownTimeout).then(() => extensions.release(replaced));
         return { ms: Math.round(performance.now() - started) };
       });
       reloading = run.then(() => undefined, () => undefined);

@@ -1,7 +1,7 @@
 // @titan/core: the runtime host the `titan` CLI drives. See ../docs/architecture.md.
 
 export { startServer, readBuild, TitanHostError, type StartOptions, type TitanServer } from "./host.js";
-export type { BuildManifest, ReplySpec, ResolvedConfig, RouteSpec, HttpMethod } from "./types.js";
+export type { BuildManifest, ExtensionSpec, ReplySpec, ResolvedConfig, RouteSpec, HttpMethod } from "./types.js";
 export { responses, toWire, type TitanResponse, type TitanResponseInit } from "./response.js";
 
 import { fileURLToPath } from "node:url";

@@ -30,6 +30,20 @@ export interface ResolvedConfig {
   shutdownTimeout: number;
 }
 
+/** A native extension the app registered (`extensions` in titan.config.json), resolved by the
+ * build: the runtime loads `library` once per process and binds its functions as `t.<namespace>`. */
+export interface ExtensionSpec {
+  name: string;
+  namespace: string;
+  kind: "native";
+  /** Absolute path of the built library. */
+  library: string;
+  /** Absolute path of the optional JS entry, run with `t` in scope after the natives are bound. */
+  entry: string | null;
+  /** The `config` object given to the extension's init. */
+  config: unknown;
+}
+
 /** `titan.build.json`, written by `titan build` / `titan dev`, read by `startServer`. */
 export interface BuildManifest {
   format: 1;
@@ -39,4 +53,6 @@ export interface BuildManifest {
   /** Names of every action the bundle exports, for error messages and checks. */
   actions: string[];
   config: ResolvedConfig;
+  /** Registered native extensions, in the order the config lists them. */
+  extensions?: ExtensionSpec[];
 }

@@ -15,6 +15,7 @@ import { loadApp, type ModuleLoadFailure } from "./app-loader.js";
 import { createStagingDir, discardStaging, replaceWithStaging } from "./build-dir.js";
 import { bundleActions, bundleRouteModule } from "./bundle.js";
 import { BUILD_INFO_FILE_NAME, writeJson, type BuildInfo } from "./manifest.js";
+import { resolveExtensions } from "../extensions/manifest.js";
 import { validateRoutes } from "./routes.js";
 import { syncTypeFiles } from "./type-files.js";
 import { TypeChecker } from "./typecheck.js";
@@ -111,6 +112,8 @@ export async function buildApp(options: BuildAppOptions): Promise<BuildResult> {
       actions: [...actionNames].sort(),
       config: resolveConfig(loaded.config, { portFlag: options.portFlag, env: options.env, startPort: validated.startPort }),
     };
+    const extensions = resolveExtensions(appDir, loaded.config.extensions ?? []);
+    if (extensions.length > 0) manifest.extensions = extensions;
     writeJson(path.join(staging, MANIFEST_FILE_NAME), manifest);
     const info: BuildInfo = { cliVersion: CLI_VERSION, builtAt: new Date().toISOString() };
     if (validated.startMessage !== undefined) info.startMessage = validated.startMessage;

@@ -63,6 +63,17 @@ export const CONFIG_FIELDS = {
     }),
     expected: "an integer ≥ 0 (milliseconds)",
   },
+  extensions: {
+    schema: z
+      .array(
+        z.strictObject({
+          path: z.string().min(1).meta({ description: "The extension's directory (holding its titan.json), relative to the app." }),
+          config: z.unknown().optional().meta({ description: "Given to the extension's init as JSON." }),
+        }),
+      )
+      .meta({ description: "Native extensions to load, as t.<namespace>. Only these are loaded." }),
+    expected: 'an array of { "path": "../mydb", "config": { ... } }',
+  },
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_FIELDS;
@@ -77,6 +88,7 @@ export const titanConfigSchema = z
     bodyLimit: CONFIG_FIELDS.bodyLimit.schema.optional(),
     actionTimeout: CONFIG_FIELDS.actionTimeout.schema.optional(),
     shutdownTimeout: CONFIG_FIELDS.shutdownTimeout.schema.optional(),
+    extensions: CONFIG_FIELDS.extensions.schema.optional(),
   })
   .meta({ title: "Titan app config (titan.config.json)" });
 

@@ -1,7 +1,7 @@
 // The interface between the CLI and the runtime (@titan/core): the build format, and the host API
 // the CLI drives. The types come from core-runtime/js/types.ts, the one definition of the contract.
 
-export type { BuildManifest, HttpMethod, ReplySpec, ResolvedConfig, RouteSpec, StartOptions as StartServerOptions, TitanServer } from "@titan/core";
+export type { BuildManifest, ExtensionSpec, HttpMethod, ReplySpec, ResolvedConfig, RouteSpec, StartOptions as StartServerOptions, TitanServer } from "@titan/core";
 import type { StartOptions, TitanServer } from "@titan/core";
 
 /** The only build format this CLI writes and `titan start` accepts. */

@@ -10,6 +10,8 @@
 // napi-rs's macros expand to the FFI glue; this crate is the boundary, the core stays safe.
 #![allow(unsafe_code)]
 
+mod extensions;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,0 +1,324 @@
+//! Native extensions as JS sees them. The main thread loads an extension once per process
+//! (`extLoad`); each worker attaches to it on its own thread (`extAttach`, running
+//! `worker_init`) and calls it with `extCall(handle, index, ...args)`, which converts JS values
+//! straight into ABI values: numbers and booleans by value, strings into a per-thread scratch
+//! buffer, bytes borrowed from the typed array (no copy), objects and arrays as JSON text.
+
+use std::cell::RefCell;
+use std::ptr;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use napi::bindgen_prelude::{FromNapiValue, Unknown};
+use napi::{Env, Error, JsValue, Result, Status, sys};
+use napi_derive::napi;
+use titan_core::ext::{CallArgs, ExtensionManifest, LoadedExtension, ValueView, WorkerAttachment};
+
+/// Process-wide: every isolate calls the same loaded library. Index = id - 1.
+static EXTENSIONS: LazyLock<Mutex<Vec<Option<Arc<LoadedExtension>>>>> = LazyLock::new(Default::default);
+
+thread_local! {
+    /// This worker's attachments (per-worker state), by handle.
+    static ATTACHED: RefCell<Vec<WorkerAttachment>> = const { RefCell::new(Vec::new()) };
+    /// Reused buffers for string and JSON arguments, one per argument position.
+    static SCRATCH: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    static CLEANUP_REGISTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// One exported function, as JS binds it.
+#[napi(object)]
+pub struct ExtensionFunction {
+    /// JS name.
+    pub name: String,
+    /// Declared parameter count.
+    pub arity: u32,
+    /// The extension's JSON signature.
+    pub signature: String,
+}
+
+/// A loaded extension.
+#[napi(object)]
+pub struct ExtensionInfo {
+    /// Process-wide id for `extAttach`.
+    pub id: u32,
+    /// Extension name.
+    pub name: String,
+    /// Extension version.
+    pub version: String,
+    /// The titan-ext version that built it.
+    pub sdk_version: String,
+    /// Functions, in call-index order.
+    pub functions: Vec<ExtensionFunction>,
+}
+
+/// The ABI version this runtime speaks.
+#[napi]
+pub fn ext_abi_version() -> u32 {
+    titan_ext_sys::TITAN_ABI_VERSION
+}
+
+/// Checks an extension's `titan.json` text; the error names the field and the fix.
+#[napi]
+pub fn ext_check_manifest(text: String) -> Result<String> {
+    let manifest = ExtensionManifest::parse(&text).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+    Ok(match manifest {
+        ExtensionManifest::Native { .. } => "native".into(),
+        ExtensionManifest::Classic { .. } => "classic".into(),
+    })
+}
+
+/// Loads (dlopen, handshake, init with `configJson`) a native extension for the whole process.
+#[napi]
+pub fn ext_load(library_path: String, config_json: Option<String>) -> Result<ExtensionInfo> {
+    let config = config_json.unwrap_or_else(|| "null".into());
+    let extension = LoadedExtension::open(std::path::Path::new(&library_path), &config)
+        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    let functions = extension
+        .functions()
+        .iter()
+        .map(|f| ExtensionFunction { name: f.name.clone(), arity: f.arity, signature: f.signature.clone() })
+        .collect();
+    let (name, version, sdk_version) = (extension.name().to_owned(), extension.version().to_owned(), extension.sdk_version().to_owned());
+    let mut registry = EXTENSIONS.lock().unwrap_or_else(|e| e.into_inner());
+    registry.push(Some(extension));
+    Ok(ExtensionInfo { id: registry.len() as u32, name, version, sdk_version, functions })
+}
+
+/// Forgets an extension; it unloads once every worker attached to it has stopped.
+#[napi]
+pub fn ext_release(id: u32) {
+    let mut registry = EXTENSIONS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(slot) = registry.get_mut((id as usize).wrapping_sub(1)) {
+        *slot = None;
+    }
+}
+
+/// Attaches this worker thread to a loaded extension (runs `worker_init` here); returns the
+/// handle `extCall` takes.
+#[napi]
+pub fn ext_attach(env: Env, id: u32, worker_id: u32) -> Result<u32> {
+    let extension = EXTENSIONS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get((id as usize).wrapping_sub(1))
+        .cloned()
+        .flatten()
+        .ok_or_else(|| Error::new(Status::InvalidArg, format!("no loaded extension with id {id}")))?;
+    let attachment = extension.attach_worker(worker_id).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    if !CLEANUP_REGISTERED.with(|c| c.replace(true)) {
+        // Per-worker state is dropped on this thread when the isolate stops.
+        env.add_env_cleanup_hook((), |()| {
+            ATTACHED.with(|a| a.borrow_mut().clear());
+            CLEANUP_REGISTERED.with(|c| c.set(false));
+        })?;
+    }
+    Ok(ATTACHED.with(|a| {
+        let mut attached = a.borrow_mut();
+        attached.push(attachment);
+        attached.len() as u32 - 1
+    }))
+}
+
+fn check(status: sys::napi_status, what: &str) -> Result<()> {
+    if status == sys::Status::napi_ok { Ok(()) } else { Err(Error::new(Status::GenericFailure, format!("{what} failed ({status})"))) }
+}
+
+/// Copies a JS string's UTF-8 into `buffer`.
+///
+/// # Safety
+/// `env` and `value` are live and `value` is a string.
+unsafe fn read_string(env: sys::napi_env, value: sys::napi_value, buffer: &mut Vec<u8>) -> Result<()> {
+    let mut len = 0usize;
+    // SAFETY: a length query with a null buffer.
+    check(unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) }, "reading a string")?;
+    buffer.clear();
+    buffer.reserve(len + 1);
+    let mut written = 0usize;
+    // SAFETY: `buffer` has room for len + 1 bytes (the API writes a NUL).
+    check(unsafe { sys::napi_get_value_string_utf8(env, value, buffer.as_mut_ptr().cast(), len + 1, &mut written) }, "reading a string")?;
+    // SAFETY: the API initialized `written` bytes.
+    unsafe { buffer.set_len(written) };
+    Ok(())
+}
+
+/// Calls `JSON[method](value)`.
+///
+/// # Safety
+/// `env` and `value` are live.
+unsafe fn call_json(env: sys::napi_env, method: &std::ffi::CStr, value: sys::napi_value) -> Result<sys::napi_value> {
+    let mut global = ptr::null_mut();
+    let mut json = ptr::null_mut();
+    let mut function = ptr::null_mut();
+    let mut out = ptr::null_mut();
+    // SAFETY: plain Node-API calls on live handles.
+    unsafe {
+        check(sys::napi_get_global(env, &mut global), "getting the global object")?;
+        check(sys::napi_get_named_property(env, global, c"JSON".as_ptr(), &mut json), "getting JSON")?;
+        check(sys::napi_get_named_property(env, json, method.as_ptr(), &mut function), "getting a JSON method")?;
+        let status = sys::napi_call_function(env, json, function, 1, &value, &mut out);
+        if status != sys::Status::napi_ok {
+            return Err(Error::new(Status::InvalidArg, "an argument could not be converted to JSON (a cycle or a BigInt inside an object?)"));
+        }
+    }
+    Ok(out)
+}
+
+/// Turns one JS argument into an ABI argument. Strings and JSON go to `scratch`; bytes are
+/// borrowed from the typed array, which the JS caller keeps alive for the call.
+///
+/// # Safety
+/// `env` and `value` are live for the call.
+unsafe fn push_arg<'a>(env: sys::napi_env, value: sys::napi_value, scratch: &'a mut Vec<u8>, args: &mut CallArgs<'a>) -> Result<()> {
+    let mut kind = 0;
+    // SAFETY: live handles.
+    check(unsafe { sys::napi_typeof(env, value, &mut kind) }, "typeof")?;
+    match kind {
+        sys::ValueType::napi_undefined | sys::ValueType::napi_null => args.push_null(),
+        sys::ValueType::napi_boolean => {
+            let mut b = false;
+            // SAFETY: a boolean.
+            check(unsafe { sys::napi_get_value_bool(env, value, &mut b) }, "reading a boolean")?;
+            args.push_bool(b);
+        }
+        sys::ValueType::napi_number => {
+            let mut n = 0.0;
+            // SAFETY: a number.
+            check(unsafe { sys::napi_get_value_double(env, value, &mut n) }, "reading a number")?;
+            args.push_f64(n);
+        }
+        sys::ValueType::napi_bigint => {
+            let (mut n, mut lossless) = (0i64, false);
+            // SAFETY: a bigint.
+            check(unsafe { sys::napi_get_value_bigint_int64(env, value, &mut n, &mut lossless) }, "reading a bigint")?;
+            if !lossless {
+                return Err(Error::new(Status::InvalidArg, "a BigInt argument does not fit in 64 bits"));
+            }
+            args.push_i64(n);
+        }
+        sys::ValueType::napi_string => {
+            // SAFETY: a string.
+            unsafe { read_string(env, value, scratch)? };
+            // Strings from V8 are valid UTF-8 (lone surrogates become U+FFFD).
+            args.push_str(std::str::from_utf8(scratch).map_err(|_| Error::new(Status::InvalidArg, "string is not UTF-8"))?);
+        }
+        sys::ValueType::napi_object => {
+            let mut is_typed = false;
+            // SAFETY: an object.
+            check(unsafe { sys::napi_is_typedarray(env, value, &mut is_typed) }, "checking for a typed array")?;
+            if is_typed {
+                let (mut ty, mut len, mut data, mut buffer, mut offset) = (0, 0usize, ptr::null_mut(), ptr::null_mut(), 0usize);
+                // SAFETY: a typed array.
+                check(unsafe { sys::napi_get_typedarray_info(env, value, &mut ty, &mut len, &mut data, &mut buffer, &mut offset) }, "reading a typed array")?;
+                if ty != sys::TypedarrayType::uint8_array {
+                    return Err(Error::new(Status::InvalidArg, "typed array arguments must be Uint8Array (or Buffer)"));
+                }
+                let bytes: &'a [u8] = if len == 0 || data.is_null() {
+                    &[]
+                } else {
+                    // SAFETY: `data` points at `len` bytes of the array's buffer, which the caller
+                    // holds for the duration of the call (the JS argument is on its stack).
+                    unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }
+                };
+                args.push_bytes(bytes);
+            } else {
+                // SAFETY: live handles; JSON.stringify returns a string for objects and arrays.
+                unsafe {
+                    let text = call_json(env, c"stringify", value)?;
+                    read_string(env, text, scratch)?;
+                }
+                args.push_json(std::str::from_utf8(scratch).map_err(|_| Error::new(Status::InvalidArg, "JSON is not UTF-8"))?);
+            }
+        }
+        _ => return Err(Error::new(Status::InvalidArg, "functions and symbols cannot be passed to an extension")),
+    }
+    Ok(())
+}
+
+/// Turns an ABI result into a JS value.
+///
+/// # Safety
+/// `env` is live.
+unsafe fn to_js(env: sys::napi_env, view: ValueView<'_>) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    // SAFETY: plain Node-API constructors; buffers are valid for the duration of this function.
+    unsafe {
+        match view {
+            ValueView::Null => check(sys::napi_get_null(env, &mut out), "null")?,
+            ValueView::Bool(b) => check(sys::napi_get_boolean(env, b, &mut out), "boolean")?,
+            ValueView::Number(n) => check(sys::napi_create_double(env, n, &mut out), "number")?,
+            ValueView::BigInt(n) => check(sys::napi_create_bigint_int64(env, n, &mut out), "bigint")?,
+            ValueView::String(bytes) => check(sys::napi_create_string_utf8(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut out), "string")?,
+            ValueView::Bytes(bytes) => {
+                let mut data = ptr::null_mut();
+                check(sys::napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr().cast(), &mut data, &mut out), "buffer")?;
+            }
+            ValueView::Json(bytes) => {
+                let mut text = ptr::null_mut();
+                check(sys::napi_create_string_utf8(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut text), "string")?;
+                out = call_json(env, c"parse", text)?;
+            }
+            ValueView::Unknown(kind) => return Err(Error::new(Status::GenericFailure, format!("the extension returned a value of unknown kind {kind}"))),
+        }
+    }
+    Ok(out)
+}
+
+/// Calls function `index` of the attached extension `handle` with up to 8 arguments (JS
+/// wrappers pass exactly the declared arity; more than 8 go through `extCallArray`).
+#[napi(ts_args_type = "handle: number, index: number, ...args: unknown[]", ts_return_type = "unknown")]
+#[allow(clippy::too_many_arguments)]
+pub fn ext_call<'env>(
+    env: &'env Env,
+    handle: u32,
+    index: u32,
+    a0: Unknown<'env>,
+    a1: Unknown<'env>,
+    a2: Unknown<'env>,
+    a3: Unknown<'env>,
+    a4: Unknown<'env>,
+    a5: Unknown<'env>,
+    a6: Unknown<'env>,
+    a7: Unknown<'env>,
+) -> Result<Unknown<'env>> {
+    let raw = [a0.raw(), a1.raw(), a2.raw(), a3.raw(), a4.raw(), a5.raw(), a6.raw(), a7.raw()];
+    call(env, handle, index, &raw)
+}
+
+/// `extCall` for functions with more than 8 parameters.
+#[napi(ts_return_type = "unknown")]
+pub fn ext_call_array<'env>(env: &'env Env, handle: u32, index: u32, args: Vec<Unknown<'env>>) -> Result<Unknown<'env>> {
+    let raw: Vec<sys::napi_value> = args.iter().map(|a| a.raw()).collect();
+    call(env, handle, index, &raw)
+}
+
+fn call<'env>(env: &'env Env, handle: u32, index: u32, raw_args: &[sys::napi_value]) -> Result<Unknown<'env>> {
+    let raw_env = env.raw();
+    ATTACHED.with(|attached| {
+        let attached = attached.borrow();
+        let attachment = attached
+            .get(handle as usize)
+            .ok_or_else(|| Error::new(Status::InvalidArg, format!("no extension attached with handle {handle} on this worker")))?;
+        let function = attachment
+            .extension()
+            .functions()
+            .get(index as usize)
+            .ok_or_else(|| Error::new(Status::InvalidArg, format!("{} has no function #{index}", attachment.extension().name())))?;
+        let arity = (function.arity as usize).min(raw_args.len());
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            if scratch.len() < arity {
+                scratch.resize_with(arity, Vec::new);
+            }
+            let mut args = CallArgs::with_capacity(arity);
+            for (value, buffer) in raw_args[..arity].iter().zip(scratch.iter_mut()) {
+                // SAFETY: live handles of this call.
+                unsafe { push_arg(raw_env, *value, buffer, &mut args) }
+                    .map_err(|e| Error::new(Status::InvalidArg, format!("{}.{}: {}", attachment.extension().name(), function.name, e.reason)))?;
+            }
+            let output = attachment.call(index as usize, &args).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+            // SAFETY: `raw_env` is live; the output's buffers live until it drops below.
+            let value = unsafe { to_js(raw_env, output.view())? };
+            // SAFETY: a value created in this env during this call.
+            unsafe { Unknown::from_napi_value(raw_env, value) }
+        })
+    })
+}

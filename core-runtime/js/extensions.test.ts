@@ -14,12 +14,12 @@ import type { BuildManifest, ExtensionSpec, ResolvedConfig, RouteSpec } from "./
 const ROOT = join(import.meta.dirname, "..", "..");
 
 /** Builds the fixture crates (debug) and returns the path of each built library. */
-function buildFixtures(): Record<"kitchenSink" | "abiMismatch", string> {
-  execFileSync("cargo", ["build", "-p", "kitchen-sink", "-p", "abi-mismatch"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
+function buildFixtures(): Record<"kitchenSink" | "abiMismatch" | "planetClassic", string> {
+  execFileSync("cargo", ["build", "-p", "kitchen-sink", "-p", "abi-mismatch", "-p", "planet-classic"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
   const metadata = JSON.parse(execFileSync("cargo", ["metadata", "--format-version", "1", "--no-deps"], { cwd: ROOT, encoding: "utf8" }));
   const dir = join(metadata.target_directory as string, "debug");
   const lib = (crate: string) => join(dir, process.platform === "darwin" ? `lib${crate}.dylib` : `lib${crate}.so`);
-  return { kitchenSink: lib("kitchen_sink"), abiMismatch: lib("abi_mismatch") };
+  return { kitchenSink: lib("kitchen_sink"), abiMismatch: lib("abi_mismatch"), planetClassic: lib("planet_classic") };
 }
 
 /** GET on a new connection, so whichever worker is idle takes it; answers the JSON body. */
@@ -217,5 +217,58 @@ describe("extensions that cannot load", { timeout: 300_000 }, () => {
   test("a failing init names the extension and points at its config", async () => {
     await assert.rejects(start({ config: { fail_init: "no database at /data" } }), /extension `kitchen-sink` failed to start: no database at \/data\. Check its `config`/);
     await assert.rejects(start({ config: { panic_init: true } }), /init panicked: kitchen-sink init panicked on purpose/);
+  });
+});
+
+describe("classic Titan Planet extensions", { timeout: 300_000 }, () => {
+  let server: TitanServer;
+  const fixture = join(ROOT, "core-runtime", "test-extensions", "planet-classic");
+
+  before(async () => {
+    const libs = buildFixtures();
+    const manifest = (await import("node:fs")).readFileSync(join(fixture, "titan.json"), "utf8");
+    const actions = `
+      run: defineAction((req) => {
+        const p = t.planet;
+        return {
+          add: p.add(2, 3.5),
+          greet: p.greet("Ada"),
+          shout: p.shout("Ada"),
+          even: [p.isEven(4), p.isEven(5)],
+          stats: p.stats([1, 2, 3.5]),
+          byteSum: p.byteSum(new Uint8Array([1, 2, 250])),
+          everything: p.everything("s", 1.5, true, { k: "v" }, new Uint8Array([7, 8]), -2, "end"),
+          touches: (p.touch(), p.touch(), p.touches()),
+        };
+      }),
+      wrong: defineAction(() => { try { return t.planet.add("two", 3); } catch (err) { return { error: err.message }; } }),
+    `;
+    server = await startServer({
+      buildDir: writeBuild(actions, [{ method: "GET", path: "/run", action: "run" }, { method: "GET", path: "/wrong", action: "wrong" }], [
+        { name: "planet", namespace: "planet", kind: "classic", library: libs.planetClassic, entry: join(fixture, "index.js"), config: null, manifest },
+      ]),
+      config: { workers: 1 },
+      log: () => {},
+    });
+  });
+  after(() => server?.close());
+
+  test("every type and a seven-parameter function, through t.<name>, with main's wrapper", async () => {
+    const body = await (await fetch(`${server.url}/run`)).json();
+    assert.deepEqual(body, {
+      add: 5.5,
+      greet: "hello, Ada",
+      shout: "HELLO, ADA",
+      even: [true, false],
+      stats: { sum: 6.5, count: 3 },
+      byteSum: 253,
+      everything: 's|1.5|true|{"k":"v"}|[7, 8]|-2|end',
+      touches: 2,
+    });
+  });
+
+  test("a wrong argument type is an exception naming the function", async () => {
+    const body = await (await fetch(`${server.url}/wrong`)).json();
+    assert.match(body.error, /^planet\.add: argument 1 must be a number/);
   });
 });

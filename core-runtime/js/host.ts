@@ -8,7 +8,8 @@ import { join, resolve } from "node:path";
 import { loadNative, type Native } from "./native.js";
 import { clock32, elapsed32 } from "./clock.js";
 import type { BuildManifest, ExtensionSpec, ResolvedConfig } from "./types.js";
-import type { BoundExtension, WorkerData, WorkerMessage } from "./worker.js";
+import type { BoundExtension } from "./extensions.js";
+import type { WorkerData, WorkerMessage } from "./worker.js";
 
 export interface StartOptions {
   /** Directory holding `titan.build.json` and its bundle. */
@@ -78,7 +79,9 @@ function loadExtensions(native: Native, specs: readonly ExtensionSpec[]): BoundE
   return specs.map((spec) => {
     let info;
     try {
-      info = native.extLoad(spec.library, JSON.stringify(spec.config ?? null));
+      info = spec.kind === "classic"
+        ? native.extLoadClassic(spec.library, spec.manifest ?? "{}")
+        : native.extLoad(spec.library, JSON.stringify(spec.config ?? null));
     } catch (err) {
       throw new TitanHostError(`extension ${spec.name} (t.${spec.namespace}) could not be loaded: ${(err as Error).message}`);
     }

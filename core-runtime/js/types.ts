@@ -35,13 +35,16 @@ export interface ResolvedConfig {
 export interface ExtensionSpec {
   name: string;
   namespace: string;
-  kind: "native";
+  /** `native`: built with titan-ext (the ABI). `classic`: Titan Planet's plain C functions. */
+  kind: "native" | "classic";
   /** Absolute path of the built library. */
   library: string;
   /** Absolute path of the optional JS entry, run with `t` in scope after the natives are bound. */
   entry: string | null;
   /** The `config` object given to the extension's init. */
   config: unknown;
+  /** Classic only: the `titan.json` text, whose `native.functions` describe the C functions. */
+  manifest?: string;
 }
 
 /** `titan.build.json`, written by `titan build` / `titan dev`, read by `startServer`. */

@@ -3,25 +3,14 @@
 // never returns to its event loop until the core says the worker is done.
 
 import { parentPort, workerData } from "node:worker_threads";
-import { readFileSync } from "node:fs";
-import { runInThisContext } from "node:vm";
 import { pathToFileURL } from "node:url";
 import process from "node:process";
 import { loadNative } from "./native.js";
+import { bindExtensions, type BoundExtension } from "./extensions.js";
 import { clock32 } from "./clock.js";
 import { BodyKind, Slot, TitanRequest, pairsToFields, type RawRequest } from "./request.js";
 import { createLogger, parseLogLevel, type LogContext } from "./log.js";
 import { ActionResultError, errorWire, responses, toWire, type WireResponse } from "./response.js";
-
-/** An extension as a worker binds it: `t.<namespace>.<function>`. */
-export interface BoundExtension {
-  /** Process-wide id from `extLoad`. */
-  id: number;
-  name: string;
-  namespace: string;
-  entry: string | null;
-  functions: { name: string; arity: number }[];
-}
 
 export interface WorkerData {
   serverId: number;
@@ -36,6 +25,7 @@ export interface WorkerData {
   epoch: number;
 }
 
+export type { BoundExtension };
 export type WorkerMessage = { type: "ready" } | { type: "failed"; message: string; stack?: string };
 
 type Action = (req: unknown) => unknown;
@@ -61,38 +51,6 @@ function installGlobals() {
   console.debug = (...args: unknown[]) => log.debug(args.map(String).join(" "));
   console.warn = (...args: unknown[]) => log.warn(args.map(String).join(" "));
   console.error = (...args: unknown[]) => log.error(args.map(String).join(" "));
-}
-
-type Native = ReturnType<typeof loadNative>;
-
-/** A JS function per native function, with the declared arity so calls pass exactly that many. */
-function nativeCaller(native: Native, handle: number, index: number, arity: number): (...args: unknown[]) => unknown {
-  const call = native.extCall as (handle: number, index: number, ...args: unknown[]) => unknown;
-  switch (arity) {
-    case 0: return () => call(handle, index);
-    case 1: return (a) => call(handle, index, a);
-    case 2: return (a, b) => call(handle, index, a, b);
-    case 3: return (a, b, c) => call(handle, index, a, b, c);
-    case 4: return (a, b, c, d) => call(handle, index, a, b, c, d);
-    default: return arity <= 8 ? (...args) => call(handle, index, ...args) : (...args) => native.extCallArray(handle, index, args);
-  }
-}
-
-/** Binds every registered extension as `t.<namespace>`, then runs their JS entries (Titan
- * Planet style: a plain script with `t` in scope) so they can wrap the natives. */
-function bindExtensions(native: Native, t: Record<string, unknown>) {
-  for (const extension of data.extensions) {
-    const handle = native.extAttach(extension.id, data.slot);
-    const namespace: Record<string, unknown> = {};
-    extension.functions.forEach((fn, index) => (namespace[fn.name] = nativeCaller(native, handle, index, fn.arity)));
-    t[extension.namespace] = namespace;
-  }
-  for (const extension of data.extensions) {
-    if (!extension.entry) continue;
-    const source = readFileSync(extension.entry, "utf8");
-    const run = runInThisContext(`(function (t) {${source}\n})`, { filename: extension.entry }) as (t: unknown) => void;
-    run(t);
-  }
 }
 
 async function loadActions(): Promise<Record<string, Action>> {
@@ -170,7 +128,7 @@ function serve(actions: Record<string, Action>, native: ReturnType<typeof loadNa
 try {
   installGlobals();
   const native = loadNative();
-  bindExtensions(native, (globalThis as unknown as { t: Record<string, unknown> }).t);
+  bindExtensions(native, data.extensions, data.slot, (globalThis as unknown as { t: Record<string, unknown> }).t);
   const actions = await loadActions();
   native.workerStart(data.serverId, data.slot, data.routesJson, { bodyLimit: data.bodyLimit });
   port.postMessage({ type: "ready" } satisfies WorkerMessage);

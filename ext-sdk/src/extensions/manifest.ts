@@ -33,6 +33,7 @@ export const classicManifestSchema = z.object({
   main: z.string().min(1).optional(),
   native: z.object({
     path: z.string().min(1),
+    free: z.string().min(1).optional(),
     functions: z.record(
       z.string(),
       z.object({ symbol: z.string().min(1), parameters: z.array(classicParam).optional(), result: classicResult.optional() }),
@@ -86,6 +87,28 @@ export function libraryFor(manifest: NativeManifest, file: string): string {
   return forHere;
 }
 
+function claimNamespace(namespaces: Map<string, string>, namespace: string, name: string) {
+  const taken = namespaces.get(namespace);
+  if (taken) {
+    throw new CliError(`extensions ${taken} and ${name} both use the namespace t.${namespace}`, { hint: 'set a distinct "namespace" in one of their titan.json files' });
+  }
+  namespaces.set(namespace, name);
+}
+
+/** A classic Titan Planet extension: bound as `t.<name>`, its `main` run with `t` in scope. */
+function resolveClassic(manifest: ClassicManifest, text: string, dir: string, file: string, namespaces: Map<string, string>): ExtensionSpec {
+  const library = path.resolve(dir, manifest.native.path);
+  if (!existsSync(library)) {
+    throw new CliError(`extension ${manifest.name}: its library ${library} is not built`, { hint: `build it (in ${dir}), then build the app again` });
+  }
+  claimNamespace(namespaces, manifest.name, manifest.name);
+  const main = manifest.main ? path.resolve(dir, manifest.main) : null;
+  if (main && !existsSync(main)) {
+    throw new CliError(`${file}: its main ${main} does not exist`, { hint: 'fix "main", or remove it' });
+  }
+  return { name: manifest.name, namespace: manifest.name, kind: "classic", library, entry: main, config: null, manifest: text };
+}
+
 /** Resolves the app's `extensions` entries into what the runtime loads. */
 export function resolveExtensions(appDir: string, entries: readonly { path: string; config?: unknown }[]): ExtensionSpec[] {
   const specs: ExtensionSpec[] = [];
@@ -98,11 +121,11 @@ export function resolveExtensions(appDir: string, entries: readonly { path: stri
         hint: existsSync(dir) ? "that directory is not a Titan extension (it has no titan.json)" : `check \`extensions[].path\` in titan.config.json (resolved from ${appDir})`,
       });
     }
-    const parsed = parseExtensionManifest(readFileSync(file, "utf8"), file);
+    const text = readFileSync(file, "utf8");
+    const parsed = parseExtensionManifest(text, file);
     if (parsed.form === "classic") {
-      throw new CliError(`${file} is a classic Titan Planet extension, which this runtime cannot load yet`, {
-        hint: "convert it to a titan-ext crate (see core-runtime/docs/abi.md), or wait for classic support",
-      });
+      specs.push(resolveClassic(parsed.manifest, text, dir, file, namespaces));
+      continue;
     }
     const manifest = parsed.manifest;
     const namespace = manifest.namespace ?? manifest.name.replace(/-/g, "_");
@@ -112,11 +135,7 @@ export function resolveExtensions(appDir: string, entries: readonly { path: stri
         hint: `build it: \`cargo build\` in ${dir} (or \`titan build ext\`), then build the app again`,
       });
     }
-    const taken = namespaces.get(namespace);
-    if (taken) {
-      throw new CliError(`extensions ${taken} and ${manifest.name} both use the namespace t.${namespace}`, { hint: 'set a distinct "namespace" in one of their titan.json files' });
-    }
-    namespaces.set(namespace, manifest.name);
+    claimNamespace(namespaces, namespace, manifest.name);
     const entryFile = manifest.entry ? path.resolve(dir, manifest.entry) : null;
     if (entryFile && !existsSync(entryFile)) {
       throw new CliError(`extension ${manifest.name}: its entry ${entryFile} does not exist`, { hint: 'fix "entry" in its titan.json, or remove it' });

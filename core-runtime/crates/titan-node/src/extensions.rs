@@ -11,14 +11,52 @@ use std::sync::{Arc, LazyLock, Mutex};
 use napi::bindgen_prelude::{FromNapiValue, Unknown};
 use napi::{Env, Error, JsValue, Result, Status, sys};
 use napi_derive::napi;
-use titan_core::ext::{CallArgs, ExtensionManifest, LoadedExtension, ValueView, WorkerAttachment};
+use titan_core::ext::{CallArgs, ClassicExtension, ExtensionManifest, LoadedExtension, ValueView, WorkerAttachment};
+
+/// A loaded extension of either kind.
+#[derive(Clone)]
+enum Loaded {
+    /// Built with titan-ext: the ABI.
+    Native(Arc<LoadedExtension>),
+    /// Titan Planet's classic format: plain C functions.
+    Classic(Arc<ClassicExtension>),
+}
+
+/// An extension as one worker uses it.
+enum Attached {
+    Native(WorkerAttachment),
+    Classic(Arc<ClassicExtension>),
+}
+
+impl Attached {
+    fn name(&self) -> &str {
+        match self {
+            Self::Native(a) => a.extension().name(),
+            Self::Classic(c) => c.name(),
+        }
+    }
+
+    /// (name, arity) of function `index`.
+    fn function(&self, index: usize) -> Option<(String, u32)> {
+        match self {
+            Self::Native(a) => a.extension().functions().get(index).map(|f| (f.name.clone(), f.arity)),
+            Self::Classic(c) => c.functions().nth(index).map(|(n, a)| (n.to_owned(), a)),
+        }
+    }
+}
 
 /// Process-wide: every isolate calls the same loaded library. Index = id - 1.
-static EXTENSIONS: LazyLock<Mutex<Vec<Option<Arc<LoadedExtension>>>>> = LazyLock::new(Default::default);
+static EXTENSIONS: LazyLock<Mutex<Vec<Option<Loaded>>>> = LazyLock::new(Default::default);
+
+fn register(extension: Loaded) -> u32 {
+    let mut registry = EXTENSIONS.lock().unwrap_or_else(|e| e.into_inner());
+    registry.push(Some(extension));
+    registry.len() as u32
+}
 
 thread_local! {
     /// This worker's attachments (per-worker state), by handle.
-    static ATTACHED: RefCell<Vec<WorkerAttachment>> = const { RefCell::new(Vec::new()) };
+    static ATTACHED: RefCell<Vec<Attached>> = const { RefCell::new(Vec::new()) };
     /// Reused buffers for string and JSON arguments, one per argument position.
     static SCRATCH: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
     static CLEANUP_REGISTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -78,9 +116,24 @@ pub fn ext_load(library_path: String, config_json: Option<String>) -> Result<Ext
         .map(|f| ExtensionFunction { name: f.name.clone(), arity: f.arity, signature: f.signature.clone() })
         .collect();
     let (name, version, sdk_version) = (extension.name().to_owned(), extension.version().to_owned(), extension.sdk_version().to_owned());
-    let mut registry = EXTENSIONS.lock().unwrap_or_else(|e| e.into_inner());
-    registry.push(Some(extension));
-    Ok(ExtensionInfo { id: registry.len() as u32, name, version, sdk_version, functions })
+    let id = register(Loaded::Native(extension));
+    Ok(ExtensionInfo { id, name, version, sdk_version, functions })
+}
+
+/// Loads a classic Titan Planet extension from its `titan.json` text (checked with the Rust
+/// rules) and the resolved library path.
+#[napi]
+pub fn ext_load_classic(library_path: String, manifest_json: String) -> Result<ExtensionInfo> {
+    let manifest = ExtensionManifest::parse(&manifest_json).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+    let ExtensionManifest::Classic { name, functions, free, .. } = manifest else {
+        return Err(Error::new(Status::InvalidArg, "not a classic Titan Planet manifest (no native.functions)"));
+    };
+    let functions: Vec<_> = functions.into_iter().collect();
+    let extension = ClassicExtension::open(std::path::Path::new(&library_path), &name, &functions, free.as_deref())
+        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    let info_functions = extension.functions().map(|(name, arity)| ExtensionFunction { name: name.to_owned(), arity, signature: "{}".into() }).collect();
+    let id = register(Loaded::Classic(extension));
+    Ok(ExtensionInfo { id, name, version: String::new(), sdk_version: "classic".into(), functions: info_functions })
 }
 
 /// Forgets an extension; it unloads once every worker attached to it has stopped.
@@ -103,7 +156,10 @@ pub fn ext_attach(env: Env, id: u32, worker_id: u32) -> Result<u32> {
         .cloned()
         .flatten()
         .ok_or_else(|| Error::new(Status::InvalidArg, format!("no loaded extension with id {id}")))?;
-    let attachment = extension.attach_worker(worker_id).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    let attachment = match extension {
+        Loaded::Native(native) => Attached::Native(native.attach_worker(worker_id).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?),
+        Loaded::Classic(classic) => Attached::Classic(classic),
+    };
     if !CLEANUP_REGISTERED.with(|c| c.replace(true)) {
         // Per-worker state is dropped on this thread when the isolate stops.
         env.add_env_cleanup_hook((), |()| {
@@ -297,12 +353,10 @@ fn call<'env>(env: &'env Env, handle: u32, index: u32, raw_args: &[sys::napi_val
         let attachment = attached
             .get(handle as usize)
             .ok_or_else(|| Error::new(Status::InvalidArg, format!("no extension attached with handle {handle} on this worker")))?;
-        let function = attachment
-            .extension()
-            .functions()
-            .get(index as usize)
-            .ok_or_else(|| Error::new(Status::InvalidArg, format!("{} has no function #{index}", attachment.extension().name())))?;
-        let arity = (function.arity as usize).min(raw_args.len());
+        let (function, arity) = attachment
+            .function(index as usize)
+            .ok_or_else(|| Error::new(Status::InvalidArg, format!("{} has no function #{index}", attachment.name())))?;
+        let arity = (arity as usize).min(raw_args.len());
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             if scratch.len() < arity {
@@ -312,11 +366,20 @@ fn call<'env>(env: &'env Env, handle: u32, index: u32, raw_args: &[sys::napi_val
             for (value, buffer) in raw_args[..arity].iter().zip(scratch.iter_mut()) {
                 // SAFETY: live handles of this call.
                 unsafe { push_arg(raw_env, *value, buffer, &mut args) }
-                    .map_err(|e| Error::new(Status::InvalidArg, format!("{}.{}: {}", attachment.extension().name(), function.name, e.reason)))?;
+                    .map_err(|e| Error::new(Status::InvalidArg, format!("{}.{}: {}", attachment.name(), function, e.reason)))?;
             }
-            let output = attachment.call(index as usize, &args).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
-            // SAFETY: `raw_env` is live; the output's buffers live until it drops below.
-            let value = unsafe { to_js(raw_env, output.view())? };
+            let failed = |e: titan_core::ext::CallError| Error::new(Status::GenericFailure, e.to_string());
+            // SAFETY (both arms): `raw_env` is live; outputs stay alive until converted.
+            let value = match attachment {
+                Attached::Native(native) => {
+                    let output = native.call(index as usize, &args).map_err(failed)?;
+                    unsafe { to_js(raw_env, output.view())? }
+                }
+                Attached::Classic(classic) => {
+                    let output = classic.call(index as usize, &args).map_err(failed)?;
+                    unsafe { to_js(raw_env, output.view())? }
+                }
+            };
             // SAFETY: a value created in this env during this call.
             unsafe { Unknown::from_napi_value(raw_env, value) }
         })

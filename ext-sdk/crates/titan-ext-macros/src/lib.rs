@@ -99,14 +99,14 @@ fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
         #[doc(hidden)]
         #[allow(unsafe_code)]
         unsafe extern "C" fn #glue(
-            call: *const ::titan_ext::private::sys::titan_call,
-            args: *const ::titan_ext::private::sys::titan_value,
-            argc: usize,
-            result: *mut ::titan_ext::private::sys::titan_value,
+            __call: *const ::titan_ext::private::sys::titan_call,
+            __argv: *const ::titan_ext::private::sys::titan_value,
+            __argc: usize,
+            __result: *mut ::titan_ext::private::sys::titan_value,
         ) -> ::titan_ext::private::sys::titan_status {
             // SAFETY: the host calls this with the pointers the ABI describes.
             unsafe {
-                ::titan_ext::private::invoke(call, args, argc, result, |__cx, __args| {
+                ::titan_ext::private::invoke(__call, __argv, __argc, __result, |__cx, __args| {
                     let _ = &__cx;
                     #(#conversions)*
                     let __out = #ident(#(#call_args),*);
@@ -213,8 +213,19 @@ fn ts_type(ty: &Type) -> String {
     }
 }
 
+/// The type as written, for docs: `Vec<u8>`, `&'static str`, `Option<&str>`. Token spacing is
+/// dropped except between two words (`'static str`, `dyn Trait`).
 fn type_text(ty: &Type) -> String {
-    quote!(#ty).to_string().replace(' ', "")
+    let spaced = quote!(#ty).to_string();
+    let chars: Vec<char> = spaced.chars().collect();
+    let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_');
+    let mut text = String::with_capacity(spaced.len());
+    for (i, c) in chars.iter().enumerate() {
+        if *c != ' ' || (word(i.checked_sub(1).and_then(|p| chars.get(p))) && word(chars.get(i + 1))) {
+            text.push(*c);
+        }
+    }
+    text
 }
 
 fn doc_text(function: &ItemFn) -> String {
@@ -232,3 +243,6 @@ fn doc_text(function: &ItemFn) -> String {
         .collect();
     lines.join("\n")
 }
+
+#[cfg(test)]
+mod golden_tests;

@@ -132,7 +132,9 @@ pub struct titan_function_def {
     /// The implementation.
     pub call: titan_fn,
     /// NUL-terminated JSON describing parameters and result, for generated `.d.ts` and docs:
-    /// `{"params":[{"name":"key","type":"string"}],"returns":"string | null","errors":true}`.
+    /// `{"params":[{"name":"key","type":"string","rust":"&str"}],"returns":"string | null",
+    /// "rust_returns":"Option<String>","fallible":true,"doc":"..."}` (`rust*` and `doc` may be
+    /// absent in extensions not built with `titan-ext`).
     pub signature: *const c_char,
 }
 

@@ -38,6 +38,7 @@
 //! | `&[u8]`, `Vec<u8>` | Uint8Array | borrowed for `&[u8]` (no copy) |
 //! | `Option<T>` | `T` or `null` | |
 //! | any serde type | object / array / value | JSON text |
+//! | `usize`, `i128`, ... (other serde scalars) | number | through serde (an integral number arrives as an integer) |
 //! | `Result<T, E: Display>` | `T`, or an exception | |
 //!
 //! A panic in a function becomes an exception for that call; the worker keeps serving.
@@ -63,37 +64,49 @@ pub use value::{ArgError, FromValue, IntoValue};
 pub const ABI_VERSION: u32 = titan_ext_sys::TITAN_ABI_VERSION;
 
 /// Declares the extension: its functions and optional lifecycle, and exports the one entry
-/// symbol (`titan_extension_entry`). With `static_entry: name`, no symbol is exported and
+/// symbol (`titan_extension_entry`). The extension is named after its crate unless
+/// `name: "..."` comes first (errors read `<name>.<function>: ...`). With `static_entry: name`, no symbol is exported and
 /// `pub fn name() -> *const titan_extension` is generated instead, for extensions linked into
 /// the runtime itself (Titan's built-in engines).
 #[macro_export]
 macro_rules! extension {
     (
-        functions: [$($function:path),* $(,)?]
+        $(name: $name:literal,)?
+        functions: [$($($function:ident)::+),* $(,)?]
         $(, init: $init:expr)?
         $(, worker_init: $worker_init:expr)?
         $(, static_entry: $static_entry:ident)?
         $(,)?
     ) => {
-        #[allow(unsafe_code)]
-        const _: () = {
-            static __TITAN_FUNCTIONS: $crate::private::Static<[$crate::private::sys::titan_function_def; [$(stringify!($function)),*].len()]> =
-                $crate::private::Static([$($function::DEF),*]);
+        // The statics live inside the entry function's body: an item in a `const _` block could
+        // not be named from outside, and `static_entry` must be.
+        $crate::extension!(@entry [$($static_entry)?] {
+            // Each function path is taken apart into identifiers: a `path` fragment cannot be
+            // extended with `::DEF`. The slice type makes an empty list countable too.
+            static __TITAN_FUNCTIONS: $crate::private::Static<[$crate::private::sys::titan_function_def; <[&str]>::len(&[$(stringify!($($function)::+)),*])]> =
+                $crate::private::Static([$($($function)::+::DEF),*]);
 
             $crate::extension!(@init $($init)?);
             $crate::extension!(@worker_init $($worker_init)?);
 
             static __TITAN_DESCRIPTOR: $crate::private::Static<$crate::private::sys::titan_extension> =
                 $crate::private::Static($crate::private::descriptor(
-                    match ::std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_NAME"), "\0").as_bytes()) { Ok(c) => c, Err(_) => panic!() },
+                    $crate::extension!(@name $($name)?),
                     match ::std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) { Ok(c) => c, Err(_) => panic!() },
                     &__TITAN_FUNCTIONS.0,
                     __TITAN_INIT,
                     __TITAN_WORKER_INIT,
                 ));
 
-            $crate::extension!(@entry __TITAN_DESCRIPTOR $($static_entry)?);
-        };
+            &__TITAN_DESCRIPTOR
+        });
+    };
+
+    (@name) => {
+        match ::std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_NAME"), "\0").as_bytes()) { Ok(c) => c, Err(_) => panic!() }
+    };
+    (@name $name:literal) => {
+        match ::std::ffi::CStr::from_bytes_with_nul(concat!($name, "\0").as_bytes()) { Ok(c) => c, Err(_) => panic!() }
     };
 
     (@init) => {
@@ -129,17 +142,19 @@ macro_rules! extension {
         const __TITAN_WORKER_INIT: Option<$crate::private::sys::titan_worker_init_fn> = Some(__titan_worker_init);
     };
 
-    (@entry $descriptor:ident) => {
+    (@entry [] $descriptor:block) => {
         /// The extension's entry point (see titan-ext-sys).
+        #[allow(unsafe_code)]
         #[unsafe(no_mangle)]
         pub extern "C" fn titan_extension_entry(host_abi_version: u32) -> *const $crate::private::sys::titan_extension {
-            $crate::private::entry(host_abi_version, &$descriptor)
+            $crate::private::entry(host_abi_version, $descriptor)
         }
     };
-    (@entry $descriptor:ident $static_entry:ident) => {
+    (@entry [$static_entry:ident] $descriptor:block) => {
         /// The extension's descriptor, for static registration in the runtime.
+        #[allow(unsafe_code)]
         pub fn $static_entry() -> *const $crate::private::sys::titan_extension {
-            $crate::private::entry($crate::ABI_VERSION, &$descriptor)
+            $crate::private::entry($crate::ABI_VERSION, $descriptor)
         }
     };
 }

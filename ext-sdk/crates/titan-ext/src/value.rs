@@ -180,7 +180,7 @@ pub fn json_from_value<T: DeserializeOwned>(value: &titan_value) -> Result<T, Ar
         TITAN_BOOL | TITAN_F64 | TITAN_I64 | TITAN_STRING => {
             let scalar = match value.kind {
                 TITAN_BOOL => serde_json::Value::from(bool::from_value(value)?),
-                TITAN_F64 => serde_json::Value::from(f64::from_value(value)?),
+                TITAN_F64 => json_number(f64::from_value(value)?),
                 TITAN_I64 => serde_json::Value::from(i64::from_value(value)?),
                 _ => serde_json::Value::from(<&str>::from_value(value)?),
             };
@@ -189,6 +189,18 @@ pub fn json_from_value<T: DeserializeOwned>(value: &titan_value) -> Result<T, Ar
         _ => return mismatch("a JSON value", value),
     };
     parsed.map_err(|err| ArgError(format!("does not have the expected shape: {err}")))
+}
+
+/// A JS number as serde sees it: an integral one as an integer, so that `usize`, `i128` or a
+/// newtype around `u32` accept `5` (serde_json refuses a float for an integer type, while an
+/// `f64` accepts an integer).
+fn json_number(n: f64) -> serde_json::Value {
+    const SAFE: f64 = 9_007_199_254_740_991.0;
+    if n.fract() == 0.0 && n.abs() <= SAFE {
+        serde_json::Value::from(n as i64)
+    } else {
+        serde_json::Value::from(n)
+    }
 }
 
 /// Any serde type, as JSON text.

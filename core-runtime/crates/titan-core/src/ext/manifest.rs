@@ -46,6 +46,8 @@ pub enum ExtensionManifest {
         main: Option<String>,
         /// JS name → C function.
         functions: BTreeMap<String, ClassicFunction>,
+        /// `native.free`: the function that frees returned strings, if any.
+        free: Option<String>,
     },
 }
 
@@ -226,7 +228,8 @@ impl ExtensionManifest {
             parsed.insert(js_name.clone(), ClassicFunction { symbol, parameters, result });
         }
         let main = optional_string(root, "main", "main")?;
-        Ok(Self::Classic { name, library, main, functions: parsed })
+        let free = optional_string(native, "free", "native.free")?;
+        Ok(Self::Classic { name, library, main, functions: parsed, free })
     }
 }
 

@@ -7,6 +7,7 @@ mod error;
 mod log;
 pub mod manifest;
 
+pub use abi::classic::{ClassicExtension, ClassicOutput};
 pub use abi::{CallArgs, CallOutput, FunctionInfo, LoadedExtension, ValueView, WorkerAttachment};
 pub use error::{CallError, ExtensionError};
 pub use manifest::{ClassicFunction, ClassicType, ExtensionManifest, ManifestError};

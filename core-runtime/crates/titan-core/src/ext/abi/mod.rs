@@ -12,7 +12,9 @@ use std::sync::Arc;
 use libloading::Library;
 use titan_ext_sys::*;
 
-use super::error::{CallError, ExtensionError};
+use crate::ext::error::{CallError, ExtensionError};
+
+pub mod classic;
 
 /// How the host refers to an extension's function.
 #[derive(Debug, Clone)]
@@ -407,7 +409,7 @@ impl Drop for CallOutput<'_> {
 
 /// # Safety
 /// `value` is a buffer kind whose buffer is live.
-unsafe fn buffer_bytes(value: &titan_value) -> &[u8] {
+pub(super) unsafe fn buffer_bytes(value: &titan_value) -> &[u8] {
     // SAFETY: see above.
     let buffer = unsafe { value.payload.buffer };
     if buffer.ptr.is_null() || buffer.len == 0 {
@@ -443,7 +445,7 @@ unsafe extern "C" fn host_log(host_data: *mut c_void, level: u32, msg: *const u8
         let bytes = if msg.is_null() || len == 0 { &[][..] } else { std::slice::from_raw_parts(msg, len) };
         (context, String::from_utf8_lossy(bytes))
     };
-    super::log::write_line(level, &context.extension, &text);
+    crate::ext::log::write_line(level, &context.extension, &text);
 }
 
 unsafe extern "C" fn host_register_transport(_host_data: *mut c_void, _transport: *const c_void) -> titan_status {

@@ -1,0 +1,3 @@
+::core::compile_error! {
+    "Titan extension functions are synchronous: remove `async`"
+}

@@ -1,0 +1,3 @@
+::core::compile_error! {
+    "Titan extension functions cannot be generic"
+}

@@ -1,0 +1,3 @@
+::core::compile_error! {
+    "`name` takes a string: #[function(name = \"jsName\")]"
+}

@@ -1,0 +1,3 @@
+::core::compile_error! {
+    "name each parameter with a plain identifier"
+}

@@ -1,0 +1,3 @@
+::core::compile_error! {
+    "extension functions are free functions, without `self`"
+}

@@ -1,0 +1,3 @@
+::core::compile_error! {
+    "unknown option: the only one is `name = \"jsName\"`"
+}

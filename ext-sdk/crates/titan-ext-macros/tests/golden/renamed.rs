@@ -1,0 +1,35 @@
+pub(crate) fn snake_name() -> Option<String> {
+    None
+}
+#[doc(hidden)]
+#[allow(unsafe_code)]
+unsafe extern "C" fn __titan_glue_snake_name(
+    __call: *const ::titan_ext::private::sys::titan_call,
+    __argv: *const ::titan_ext::private::sys::titan_value,
+    __argc: usize,
+    __result: *mut ::titan_ext::private::sys::titan_value,
+) -> ::titan_ext::private::sys::titan_status {
+    unsafe {
+        ::titan_ext::private::invoke(
+            __call,
+            __argv,
+            __argc,
+            __result,
+            |__cx, __args| {
+                let _ = &__cx;
+                let __out = snake_name();
+                ::titan_ext::private::ret(__out)
+            },
+        )
+    }
+}
+#[doc(hidden)]
+#[allow(non_snake_case, missing_docs)]
+pub(crate) mod snake_name {
+    pub const DEF: ::titan_ext::private::sys::titan_function_def = ::titan_ext::private::function_def(
+        c"camelName",
+        0u32,
+        super::__titan_glue_snake_name,
+        c"{\"doc\":\"\",\"fallible\":false,\"params\":[],\"returns\":\"string | null\",\"rust_returns\":\"Option<String>\"}",
+    );
+}

@@ -22,6 +22,8 @@ const COMMON_OPTIONS: esbuild.BuildOptions = {
   logLevel: "silent",
   metafile: true,
   write: true,
+  // Text assets imported from actions (`import page from "./page.md"`) are bundled as strings.
+  loader: { ".md": "text", ".txt": "text", ".html": "text", ".sql": "text" },
   // Nothing is done for `t` and `defineAction`: they are globals the worker defines before loading the bundle.
 };
 

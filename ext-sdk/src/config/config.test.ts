@@ -90,12 +90,35 @@ describe("config schema", () => {
     assert.match(problemsOf(`[1]`), /must hold a JSON object, got an array/);
   });
 
+  test("a bad extensions entry names its index, the key and the expected form", () => {
+    const problems = (text: string) => {
+      try {
+        parseConfigText(text, "titan.config.json");
+      } catch (err) {
+        const error = err as CliError;
+        return [error.message, ...error.details];
+      }
+      return [];
+    };
+    assert.deepEqual(problems('{"extensions":[{"pth":"x"}]}').slice(1), [
+      "titan.config.json: `extensions.0.path` is missing, expected a non-empty string: the extension's directory, relative to the app",
+      "titan.config.json: `extensions.0` has unknown key `pth` — did you mean `path`?",
+    ]);
+    assert.deepEqual(problems('{"extensions":"../x"}'), ['titan.config.json: `extensions` is "../x", expected an array of { "path": "../mydb", "config": { ... } }']);
+    assert.deepEqual(problems('{"extensions":[{"path":"../x","config":{"any":[1]}}]}'), []);
+  });
+
   test("the JSON Schema lists every key, with defaults for editors", () => {
-    const schema = configJsonSchema() as { properties: Record<string, { default?: unknown }>; additionalProperties: unknown };
+    const schema = configJsonSchema() as {
+      properties: Record<string, { default?: unknown; items?: { properties?: Record<string, unknown>; required?: string[] } }>;
+      additionalProperties: unknown;
+    };
     assert.deepEqual(Object.keys(schema.properties).sort(), [
-      "$schema", "actionTimeout", "bodyLimit", "host", "port", "shutdownTimeout", "workers",
+      "$schema", "actionTimeout", "bodyLimit", "extensions", "host", "port", "shutdownTimeout", "workers",
     ]);
     assert.equal(schema.properties.port?.default, 3000);
+    assert.deepEqual(Object.keys(schema.properties.extensions?.items?.properties ?? {}).sort(), ["config", "path"]);
+    assert.deepEqual(schema.properties.extensions?.items?.required, ["path"]);
     assert.equal(schema.additionalProperties, false);
   });
 });

@@ -53,22 +53,38 @@ export function parseConfigText(text: string, fileLabel: string): TitanConfig {
   });
 }
 
+/** Keys and expected forms inside an `extensions` entry. */
+const EXTENSION_ENTRY_FIELDS: Record<string, string> = {
+  path: "a non-empty string: the extension's directory, relative to the app",
+  config: "any JSON value, given to the extension's init",
+};
+
 function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>, fileLabel: string): string[] {
+  const nested = issue.path.length > 1 || (issue.code === "unrecognized_keys" && issue.path.length > 0);
+  const inExtensions = issue.path[0] === "extensions" && nested;
   if (issue.code === "unrecognized_keys") {
+    const where = issue.path.length > 0 ? `\`${issue.path.map(String).join(".")}\` has ` : "";
+    const known = inExtensions ? Object.keys(EXTENSION_ENTRY_FIELDS) : CONFIG_KEYS;
     return issue.keys.map((key) => {
-      const suggestion = closestMatch(key, CONFIG_KEYS);
-      return `${fileLabel}: unknown key \`${key}\`${suggestion ? ` — did you mean \`${suggestion}\`?` : ""}`;
+      const suggestion = closestMatch(key, known);
+      return `${fileLabel}: ${where}unknown key \`${key}\`${suggestion ? ` — did you mean \`${suggestion}\`?` : ""}`;
     });
   }
   const key = String(issue.path[0] ?? "");
   const keyPath = issue.path.map(String).join(".") || "(root)";
-  const expected = (CONFIG_FIELDS as Record<string, { expected: string } | undefined>)[key]?.expected ?? issue.message;
-  const actual = issue.path.length > 0 ? input[key] : input;
+  const leaf = String(issue.path[issue.path.length - 1] ?? "");
+  const expected =
+    (inExtensions ? EXTENSION_ENTRY_FIELDS[leaf] : undefined) ??
+    (nested ? issue.message : (CONFIG_FIELDS as Record<string, { expected: string } | undefined>)[key]?.expected) ??
+    issue.message;
+  // The value at the issue's own path, not the top-level key's.
+  const actual = issue.path.reduce<unknown>((value, segment) => (value as Record<PropertyKey, unknown> | undefined)?.[segment as PropertyKey], input);
   return [`${fileLabel}: \`${keyPath}\` is ${describeValue(actual)}, expected ${expected}`];
 }
 
 /** A short rendering of a JSON value for messages: `"3000"` (a string), `-1`, `an array`. */
 function describeValue(value: unknown): string {
+  if (value === undefined) return "missing";
   if (Array.isArray(value)) return "an array";
   if (value === null) return "null";
   if (typeof value === "object") return "an object";

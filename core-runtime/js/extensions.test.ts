@@ -165,9 +165,15 @@ describe("native extensions in the runtime", { timeout: 300_000 }, () => {
 
   test("each worker has its own state; calls run on several workers at once", async () => {
     assert.equal(await value("live_workers"), 2, "worker_init ran once per worker");
-    // Two slow calls at once occupy both workers, each inside the extension at the same time.
-    const sleepers = await Promise.all([getOnNewConnection(`${server.url}/sleepy`), getOnNewConnection(`${server.url}/sleepy`)]);
-    assert.equal(Math.max(...sleepers.map((s) => s.max)), 2, "two workers were inside the extension at the same time");
+    // Slow calls on new connections at once: idle workers take them, so both workers end up inside
+    // the extension together. Which worker accepts a connection is the kernel's race, so a round
+    // may land on one worker; a runtime that serialized calls would never reach 2.
+    let max = 0;
+    for (let round = 0; round < 5 && max < 2; round++) {
+      const sleepers = await Promise.all(Array.from({ length: 4 }, () => getOnNewConnection(`${server.url}/sleepy`)));
+      max = Math.max(max, ...sleepers.map((s) => s.max));
+    }
+    assert.equal(max, 2, "two workers were inside the extension at the same time");
     // worker_id checks, inside the extension, that each worker got its own state.
     for (let i = 0; i < 10; i++) assert.equal(typeof (await value("worker_id")), "number");
     const first = (await value("count")) as number;

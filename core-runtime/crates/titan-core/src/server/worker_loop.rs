@@ -76,6 +76,8 @@ struct LoopState {
     queue: RefCell<VecDeque<Pending>>,
     /// Wakes `next()`: a request was queued, a connection ended, or accepting stopped.
     wake: Notify,
+    /// Wakes the accept loop: `next()` took the last queued request.
+    queue_empty: Notify,
     live_connections: Cell<usize>,
     accepting: Cell<bool>,
     ids: RefCell<RequestIds>,
@@ -118,6 +120,7 @@ impl WorkerLoop {
         let state = Rc::new(LoopState {
             queue: RefCell::new(VecDeque::new()),
             wake: Notify::new(),
+            queue_empty: Notify::new(),
             live_connections: Cell::new(0),
             accepting: Cell::new(true),
             ids: RefCell::new(RequestIds::default()),
@@ -152,6 +155,9 @@ impl WorkerLoop {
                 }
                 let queued = state.queue.borrow_mut().pop_front();
                 if queued.is_some() {
+                    if state.queue.borrow().is_empty() {
+                        state.queue_empty.notify_one();
+                    }
                     return queued;
                 }
                 if !state.accepting.get() && state.live_connections.get() == 0 {
@@ -227,6 +233,14 @@ impl Drop for WorkerLoop {
 
 async fn accept_loop(listener: TcpListener, context: Rc<Context>) {
     loop {
+        // A worker with requests waiting is busy: it leaves new connections in the kernel's queue
+        // for idle workers instead of taking them and serving them one after another.
+        while !context.state.queue.borrow().is_empty() {
+            tokio::select! {
+                _ = context.state.queue_empty.notified() => {}
+                _ = context.worker.drain.cancelled() => break,
+            }
+        }
         // Registered before checking the queue, so a handoff between the check and the wait
         // still wakes us.
         let handoff = context.control.handoff_ready.notified();
@@ -245,7 +259,12 @@ async fn accept_loop(listener: TcpListener, context: Rc<Context>) {
             _ = context.worker.drain.cancelled() => break,
             _ = &mut handoff => {}
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => start_connection(ClientStream::fresh(stream), &context),
+                Ok((stream, _)) => {
+                    start_connection(ClientStream::fresh(stream), &context);
+                    // Let the new connection read its request before accepting another: if one
+                    // arrived, this worker is now busy and the next connection goes elsewhere.
+                    tokio::task::yield_now().await;
+                }
                 // Out of file descriptors and the like: back off instead of spinning.
                 Err(err) => {
                     log_error("accept failed", &err);

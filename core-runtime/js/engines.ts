@@ -103,12 +103,12 @@ export function installEngines(native: Native, engines: readonly BoundExtension[
   const db = {
     query: (sql: string, params: unknown[] = []) => reviveRows(engine("db").query!(sql, params.map(sqlParam))),
     exec: (sql: string, params: unknown[] = []) => engine("db").exec!(sql, params.map(sqlParam)),
-    execBatch: (sql: string) => engine("db").exec_batch!(sql),
+    execBatch: (sql: string) => engine("db").execBatch!(sql),
     /** Runs `fn` in a transaction on this worker's connection: committed when it returns,
      * rolled back when it throws (and the error rethrown). */
     transaction<R>(fn: () => R): R {
       const natives = engine("db");
-      if (natives.in_transaction!()) {
+      if (natives.inTransaction!()) {
         throw new Error("t.db.transaction: already inside a transaction (nested transactions are not supported)");
       }
       natives.begin!();
@@ -120,7 +120,7 @@ export function installEngines(native: Native, engines: readonly BoundExtension[
         natives.commit!();
         return result;
       } catch (err) {
-        if (natives.in_transaction!()) natives.rollback!();
+        if (natives.inTransaction!()) natives.rollback!();
         throw err;
       }
     },

@@ -9,6 +9,7 @@ import { loadNative, type Native } from "./native.js";
 import { clock32, elapsed32 } from "./clock.js";
 import type { BuildManifest, ExtensionSpec, ResolvedConfig } from "./types.js";
 import type { BoundExtension } from "./extensions.js";
+import { ENGINE_NAMES, type EngineName } from "./engines.js";
 import type { WorkerData, WorkerMessage } from "./worker.js";
 
 export interface StartOptions {
@@ -20,6 +21,8 @@ export interface StartOptions {
   dev?: boolean;
   /** Where host events go (startup, reloads, replaced workers); defaults to stderr. */
   log?: (line: string) => void;
+  /** The app's directory: relative data paths (`db.path`) resolve from here. Default: the build directory. */
+  dataDir?: string;
 }
 
 export interface TitanServer {
@@ -74,6 +77,25 @@ interface Generation {
   extensions: BoundExtension[];
 }
 
+/** Loads the built-in engines once for the whole process; workers attach on first use. */
+function loadEngines(native: Native, config: ResolvedConfig, dataDir: string): BoundExtension[] {
+  const configs: Record<EngineName, unknown> = {
+    fetch: null,
+    jwt: null,
+    password: null,
+    db: { path: resolve(dataDir, config.db?.path ?? ".titan/app.db") },
+  };
+  return ENGINE_NAMES.map((name) => {
+    let info;
+    try {
+      info = native.extLoadBuiltin(name, JSON.stringify(configs[name]));
+    } catch (err) {
+      throw new TitanHostError(`the built-in engine t.${name} could not start: ${(err as Error).message}`);
+    }
+    return { id: info.id, name, namespace: name, entry: null, functions: info.functions.map((f) => ({ name: f.name, arity: f.arity })) };
+  });
+}
+
 /** Loads each registered extension once for the whole process (dlopen, ABI check, init). */
 function loadExtensions(native: Native, specs: readonly ExtensionSpec[]): BoundExtension[] {
   return specs.map((spec) => {
@@ -117,6 +139,7 @@ class WorkerPool {
     private readonly native: Native,
     private readonly serverId: number,
     private readonly config: ResolvedConfig,
+    private readonly engines: BoundExtension[],
     private readonly dev: boolean,
     private readonly log: (line: string) => void,
   ) {
@@ -147,6 +170,7 @@ class WorkerPool {
       bundlePath: generation.bundlePath,
       routesJson: generation.routesJson,
       extensions: generation.extensions,
+      engines: this.engines,
       bodyLimit: this.config.bodyLimit,
       dev: this.dev,
       busy,
@@ -312,7 +336,14 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
   } catch (err) {
     throw describeBindError(err as Error, config);
   }
-  const pool = new WorkerPool(native, bound.id, config, options.dev ?? false, log);
+  let engines: BoundExtension[];
+  try {
+    engines = loadEngines(native, config, options.dataDir ?? options.buildDir);
+  } catch (err) {
+    native.shutdownServer(bound.id);
+    throw err;
+  }
+  const pool = new WorkerPool(native, bound.id, config, engines, options.dev ?? false, log);
   const extensions = new ExtensionSet(native);
   let generations = 1;
   try {

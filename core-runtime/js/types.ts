@@ -28,6 +28,8 @@ export interface ResolvedConfig {
   actionTimeout: number;
   /** Milliseconds graceful shutdown waits for in-flight requests before terminating workers. */
   shutdownTimeout: number;
+  /** `t.db`: the SQLite file, relative to the app's data directory (default `.titan/app.db`). */
+  db?: { path?: string };
 }
 
 /** A native extension the app registered (`extensions` in titan.config.json), resolved by the

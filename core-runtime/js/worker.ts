@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import process from "node:process";
 import { loadNative } from "./native.js";
 import { bindExtensions, type BoundExtension } from "./extensions.js";
+import { installEngines } from "./engines.js";
 import { clock32 } from "./clock.js";
 import { BodyKind, Slot, TitanRequest, pairsToFields, type RawRequest } from "./request.js";
 import { createLogger, parseLogLevel, type LogContext } from "./log.js";
@@ -18,6 +19,8 @@ export interface WorkerData {
   bundlePath: string;
   routesJson: string;
   extensions: BoundExtension[];
+  /** The built-in engines (t.fetch, t.jwt, t.password, t.db), loaded by the host. */
+  engines: BoundExtension[];
   bodyLimit: number;
   dev: boolean;
   /** [0]: when the current action started (`clock32`, 0 = idle); read by the host's watchdog. */
@@ -128,7 +131,9 @@ function serve(actions: Record<string, Action>, native: ReturnType<typeof loadNa
 try {
   installGlobals();
   const native = loadNative();
-  bindExtensions(native, data.extensions, data.slot, (globalThis as unknown as { t: Record<string, unknown> }).t);
+  const t = (globalThis as unknown as { t: Record<string, unknown> }).t;
+  installEngines(native, data.engines, data.slot, t);
+  bindExtensions(native, data.extensions, data.slot, t);
   const actions = await loadActions();
   native.workerStart(data.serverId, data.slot, data.routesJson, { bodyLimit: data.bodyLimit });
   port.postMessage({ type: "ready" } satisfies WorkerMessage);

@@ -59,10 +59,64 @@ declare global {
     redirect(location: string, init?: TitanResponseInit): TitanResponse;
   }
 
+  interface TitanFetchInit {
+    method?: string;
+    headers?: Record<string, string>;
+    /** A string, or any JSON value (sent as JSON with its content type). */
+    body?: unknown;
+    /** Milliseconds (default 30000). */
+    timeout?: number;
+  }
+
+  /** A response of `t.fetch`; non-2xx statuses are responses, network errors throw. */
+  interface TitanFetchResponse {
+    status: number;
+    ok: boolean;
+    /** Lower-cased names. */
+    headers: Record<string, string>;
+    body: string;
+    text(): string;
+    json(): any;
+  }
+
+  type TitanJwtAlgorithm = "HS256" | "HS384" | "HS512" | "RS256";
+
+  interface TitanJwt {
+    /** Signs claims; `key` is the secret (HS*) or a PEM private key (RS256). */
+    sign(payload: Record<string, unknown>, key: string, options?: { algorithm?: TitanJwtAlgorithm; expiresIn?: number; issuer?: string; audience?: string; subject?: string; keyId?: string }): string;
+    /** Verifies and returns the claims; throws on a bad signature, expiry or disallowed algorithm. */
+    verify(token: string, key: string, options?: { algorithms?: TitanJwtAlgorithm[]; issuer?: string; audience?: string; leeway?: number }): Record<string, any>;
+  }
+
+  interface TitanPassword {
+    /** An argon2id hash (PHC string). */
+    hash(password: string): string;
+    /** Checks a password against an argon2 or bcrypt hash. */
+    verify(password: string, hash: string): boolean;
+  }
+
+  type TitanSqlValue = null | boolean | number | bigint | string | Uint8Array;
+
+  interface TitanDb {
+    /** Rows as objects; INTEGER beyond 2^53 arrives as bigint, BLOB as Uint8Array. */
+    query<Row = Record<string, TitanSqlValue>>(sql: string, params?: unknown[]): Row[];
+    exec(sql: string, params?: unknown[]): { changes: number; lastInsertRowid: number };
+    /** Several statements, no parameters (migrations). */
+    execBatch(sql: string): void;
+    /** Commits when `fn` returns, rolls back when it throws. */
+    transaction<R>(fn: () => R): R;
+  }
+
   /** The `t` namespace: built-in engines and registered extensions. */
   interface TitanNamespace {
     log: TitanLogger;
     response: TitanResponses;
+    /** Synchronous HTTP client. */
+    fetch(url: string, init?: TitanFetchInit): TitanFetchResponse;
+    jwt: TitanJwt;
+    password: TitanPassword;
+    /** SQLite (`db.path` in titan.config.json, default `.titan/app.db`), one connection per worker. */
+    db: TitanDb;
   }
 
   var t: TitanNamespace;

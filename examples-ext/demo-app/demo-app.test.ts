@@ -30,6 +30,12 @@ test("the demo app renders Markdown through its native extension", async () => {
   assert.deepEqual(await count.json(), { words: 3 });
 });
 
+test("the demo app counts visits in t.db (SQLite, a built-in engine)", async () => {
+  const first = ((await (await fetch(`${base}/visits`)).json()) as { visits: number }).visits;
+  const second = ((await (await fetch(`${base}/visits`)).json()) as { visits: number }).visits;
+  assert.equal(second, first + 1);
+});
+
 test("the demo app's plain routes", async () => {
   assert.deepEqual(await (await fetch(`${base}/hello/ada`)).json(), { message: "hi ada" });
   assert.equal((await fetch(`${base}/users/abc`)).status, 400);

@@ -114,7 +114,7 @@ describe("config schema", () => {
       additionalProperties: unknown;
     };
     assert.deepEqual(Object.keys(schema.properties).sort(), [
-      "$schema", "actionTimeout", "bodyLimit", "extensions", "host", "port", "shutdownTimeout", "workers",
+      "$schema", "actionTimeout", "bodyLimit", "db", "extensions", "host", "port", "shutdownTimeout", "workers",
     ]);
     assert.equal(schema.properties.port?.default, 3000);
     assert.deepEqual(Object.keys(schema.properties.extensions?.items?.properties ?? {}).sort(), ["config", "path"]);

@@ -30,6 +30,7 @@ export function resolveConfig(config: TitanConfig, sources: PortSources = {}): R
     bodyLimit: config.bodyLimit === undefined ? DEFAULT_BODY_LIMIT : toBytes(config.bodyLimit),
     actionTimeout: config.actionTimeout ?? DEFAULT_ACTION_TIMEOUT,
     shutdownTimeout: config.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT,
+    ...(config.db ? { db: config.db } : {}),
   };
 }
 

@@ -63,6 +63,14 @@ export const CONFIG_FIELDS = {
     }),
     expected: "an integer ≥ 0 (milliseconds)",
   },
+  db: {
+    schema: z
+      .strictObject({
+        path: z.string().min(1).meta({ description: "The SQLite file of t.db, relative to the app.", default: ".titan/app.db" }),
+      })
+      .meta({ description: "t.db, the built-in SQLite engine." }),
+    expected: 'an object such as { "path": "data/app.db" }',
+  },
   extensions: {
     schema: z
       .array(
@@ -88,6 +96,7 @@ export const titanConfigSchema = z
     bodyLimit: CONFIG_FIELDS.bodyLimit.schema.optional(),
     actionTimeout: CONFIG_FIELDS.actionTimeout.schema.optional(),
     shutdownTimeout: CONFIG_FIELDS.shutdownTimeout.schema.optional(),
+    db: CONFIG_FIELDS.db.schema.optional(),
     extensions: CONFIG_FIELDS.extensions.schema.optional(),
   })
   .meta({ title: "Titan app config (titan.config.json)" });

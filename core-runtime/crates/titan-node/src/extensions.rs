@@ -110,6 +110,32 @@ pub fn ext_load(library_path: String, config_json: Option<String>) -> Result<Ext
     let config = config_json.unwrap_or_else(|| "null".into());
     let extension = LoadedExtension::open(std::path::Path::new(&library_path), &config)
         .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    Ok(native_info(extension))
+}
+
+/// Titan's built-in engines: native extensions on the same ABI, linked into the core.
+const BUILTINS: &[(&str, fn() -> *const titan_ext_sys::titan_extension)] = &[
+    ("fetch", titan_engine_fetch::fetch_extension),
+    ("jwt", titan_engine_jwt::jwt_extension),
+    ("password", titan_engine_password::password_extension),
+    ("db", titan_engine_db::db_extension),
+];
+
+/// Loads a built-in engine (`fetch`, `jwt`, `password`, `db`) with its config: the same
+/// handshake, init and calls as a user extension.
+#[napi]
+pub fn ext_load_builtin(name: String, config_json: Option<String>) -> Result<ExtensionInfo> {
+    let (_, descriptor) = BUILTINS
+        .iter()
+        .find(|(builtin, _)| *builtin == name)
+        .ok_or_else(|| Error::new(Status::InvalidArg, format!("no built-in engine `{name}`")))?;
+    let config = config_json.unwrap_or_else(|| "null".into());
+    let extension = LoadedExtension::from_static(*descriptor, &format!("built-in engine {name}"), &config)
+        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    Ok(native_info(extension))
+}
+
+fn native_info(extension: Arc<LoadedExtension>) -> ExtensionInfo {
     let functions = extension
         .functions()
         .iter()
@@ -117,7 +143,7 @@ pub fn ext_load(library_path: String, config_json: Option<String>) -> Result<Ext
         .collect();
     let (name, version, sdk_version) = (extension.name().to_owned(), extension.version().to_owned(), extension.sdk_version().to_owned());
     let id = register(Loaded::Native(extension));
-    Ok(ExtensionInfo { id, name, version, sdk_version, functions })
+    ExtensionInfo { id, name, version, sdk_version, functions }
 }
 
 /// Loads a classic Titan Planet extension from its `titan.json` text (checked with the Rust

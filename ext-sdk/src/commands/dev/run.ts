@@ -218,7 +218,7 @@ export class DevSession {
   }
 
   private async startServer(config: ResolvedConfig): Promise<void> {
-    this.server = await this.host.startServer({ buildDir: this.buildDir, dev: true, log: this.log });
+    this.server = await this.host.startServer({ buildDir: this.buildDir, dev: true, log: this.log, dataDir: this.appDir });
     this.serverConfig = config;
   }
 

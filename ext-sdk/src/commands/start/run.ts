@@ -18,7 +18,8 @@ export async function runStart(options: StartCommandOptions, log: (line: string)
   }
   const overrides = resolveStartOverrides(readBuildAppConfig(buildDir) ?? {}, { portFlag: options.portFlag, env: options.env });
   const host = await loadRuntimeHost();
-  const server = await host.startServer({ buildDir, config: overrides, dev: false, log });
+  // Data paths (db.path) resolve from where the app is started, as for `titan dev`.
+  const server = await host.startServer({ buildDir, config: overrides, dev: false, log, dataDir: path.resolve(options.cwd) });
   log(listeningLine(server.host, server.port));
   const startMessage = readBuildInfo(buildDir)?.startMessage;
   if (startMessage) log(startMessage);

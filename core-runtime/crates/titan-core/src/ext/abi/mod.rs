@@ -85,18 +85,18 @@ impl LoadedExtension {
             Ok(symbol) => *symbol,
             Err(_) => return Err(ExtensionError::NotAnExtension { path: path.to_owned() }),
         };
-        Self::from_entry(entry, Some(library), path.to_owned(), config_json)
-    }
-
-    /// Initializes an extension linked into the runtime (Titan's built-in engines): the same
-    /// descriptor and checks, without a library to open.
-    pub fn from_static(entry: titan_entry_fn, label: &str, config_json: &str) -> Result<Arc<Self>, ExtensionError> {
-        Self::from_entry(entry, None, PathBuf::from(label), config_json)
-    }
-
-    fn from_entry(entry: titan_entry_fn, library: Option<Library>, origin: PathBuf, config_json: &str) -> Result<Arc<Self>, ExtensionError> {
         // SAFETY: calling the entry point is the handshake's first step; it only returns a pointer.
         let descriptor = unsafe { entry(TITAN_ABI_VERSION) };
+        Self::from_descriptor(descriptor, Some(library), path.to_owned(), config_json)
+    }
+
+    /// Initializes an extension linked into the runtime (Titan's built-in engines, declared with
+    /// `static_entry`): the same descriptor and checks, without a library to open.
+    pub fn from_static(descriptor: fn() -> *const titan_extension, label: &str, config_json: &str) -> Result<Arc<Self>, ExtensionError> {
+        Self::from_descriptor(descriptor(), None, PathBuf::from(label), config_json)
+    }
+
+    fn from_descriptor(descriptor: *const titan_extension, library: Option<Library>, origin: PathBuf, config_json: &str) -> Result<Arc<Self>, ExtensionError> {
         if descriptor.is_null() {
             return Err(ExtensionError::Refused { path: origin, host_abi: TITAN_ABI_VERSION });
         }

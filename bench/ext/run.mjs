@@ -1,6 +1,6 @@
 // `npm run bench:ext`: the per-call cost of a native extension function called the way actions
 // call it (`t.<ns>.<fn>(...)`: the JS wrapper from core-runtime's extensions.js → the core
-// addon's `extCall` → the extension's ABI function table), next to the same Rust function
+// addon's bound native function → the extension's ABI function table), next to the same Rust function
 // exported straight from a napi-rs addon, in the same worker, in the same run. Absolute ns/call
 // depend on the machine and its neighbours; the ratio Titan/napi-rs within one run is the result.
 //
@@ -287,7 +287,7 @@ function printReport(options, summary, warnings) {
   const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   log();
   log(`Medians of ${options.rounds} round(s) of ~${options.timePerRoundMs} ms per case and side, alternating; one worker thread.`);
-  log("(Titan: t.bench.<fn> via attachExtension + extCall; napi-rs: the same Rust body as a #[napi] export;");
+  log("(Titan: t.bench.<fn> via attachExtension (one native function per extension function); napi-rs: the same Rust body as a #[napi] export;");
   log(" spread: half the min–max range across rounds, relative to the median)");
   log(line(header));
   log(line(widths.map((w) => "-".repeat(w))));
@@ -365,7 +365,7 @@ async function main() {
       coreAddonBuiltAt: core.addonBuiltAt,
       library: relative(ROOT, titanLibrary),
       extension,
-      path: "attachExtension (core-runtime/dist/extensions.js) → extCall → titan_function_def.call",
+      path: "attachExtension (core-runtime/dist/extensions.js) → extBind native function → titan_function_def.call",
     },
     napi: { addon: relative(ROOT, napiAddon) },
     ...summary,

@@ -24,8 +24,8 @@ function load() {
   } catch (error) {
     throw new SetupError(`the Titan core addon (${coreNative}) did not load: ${error.message}\nRebuild it with \`npm run build\` at the repo root.`);
   }
-  if (typeof native.extLoad !== "function" || typeof native.extCall !== "function") {
-    throw new SetupError("the Titan core addon has no extLoad/extCall: it predates native extensions; rebuild it with `npm run build` at the repo root.");
+  if (typeof native.extLoad !== "function" || typeof native.extBind !== "function") {
+    throw new SetupError("the Titan core addon has no extLoad/extBind: it predates native extensions; rebuild it with `npm run build` at the repo root.");
   }
   return import(pathToFileURL(coreExtensionsJs).href).then(({ attachExtension }) => {
     let info;

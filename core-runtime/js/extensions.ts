@@ -15,27 +15,12 @@ export interface BoundExtension {
   functions: { name: string; arity: number }[];
 }
 
-/** A JS function per native function, with the declared arity so calls pass exactly that many
- * (extra arguments are dropped, as JS does; missing ones arrive as null). */
-export function nativeCaller(native: Native, handle: number, index: number, arity: number): (...args: unknown[]) => unknown {
-  const call = native.extCall as (handle: number, index: number, ...args: unknown[]) => unknown;
-  switch (arity) {
-    case 0: return () => call(handle, index);
-    case 1: return (a) => call(handle, index, a);
-    case 2: return (a, b) => call(handle, index, a, b);
-    case 3: return (a, b, c) => call(handle, index, a, b, c);
-    case 4: return (a, b, c, d) => call(handle, index, a, b, c, d);
-    default: return arity <= 8 ? (...args) => call(handle, index, ...args.slice(0, arity)) : (...args) => native.extCallArray(handle, index, args);
-  }
-}
-
-/** Attaches this worker to each extension (its `worker_init` runs here) and returns
- * `{ <function>: caller }` for it. */
+/** Attaches this worker to an extension (its `worker_init` runs here) and returns
+ * `{ <function>: fn }`: each one a native function, so a call is a single Node-API callback
+ * carrying only its own arguments (extra ones are ignored, missing ones arrive as null). */
 export function attachExtension(native: Native, extension: BoundExtension, workerId: number): Record<string, (...args: unknown[]) => unknown> {
   const handle = native.extAttach(extension.id, workerId);
-  const namespace: Record<string, (...args: unknown[]) => unknown> = {};
-  extension.functions.forEach((fn, index) => (namespace[fn.name] = nativeCaller(native, handle, index, fn.arity)));
-  return namespace;
+  return native.extBind(handle);
 }
 
 /** Binds every registered extension as `t.<namespace>`, then runs their JS entries (Titan

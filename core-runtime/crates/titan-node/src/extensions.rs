@@ -9,7 +9,7 @@ use std::ptr;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use napi::bindgen_prelude::{FromNapiValue, Unknown};
-use napi::{Env, Error, JsValue, Result, Status, sys};
+use napi::{Env, Error, Result, Status, sys};
 use napi_derive::napi;
 use titan_core::ext::{CallArgs, ClassicExtension, ExtensionManifest, LoadedExtension, ValueView, WorkerAttachment};
 
@@ -36,11 +36,11 @@ impl Attached {
         }
     }
 
-    /// (name, arity) of function `index`.
-    fn function(&self, index: usize) -> Option<(String, u32)> {
+    /// (name, arity) of function `index`, borrowed: the name is only needed for errors.
+    fn function(&self, index: usize) -> Option<(&str, u32)> {
         match self {
-            Self::Native(a) => a.extension().functions().get(index).map(|f| (f.name.clone(), f.arity)),
-            Self::Classic(c) => c.functions().nth(index).map(|(n, a)| (n.to_owned(), a)),
+            Self::Native(a) => a.extension().functions().get(index).map(|f| (f.name.as_str(), f.arity)),
+            Self::Classic(c) => c.functions().nth(index),
         }
     }
 }
@@ -60,6 +60,9 @@ thread_local! {
     /// Reused buffers for string and JSON arguments, one per argument position.
     static SCRATCH: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
     static CLEANUP_REGISTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// References to `JSON`, `JSON.stringify` and `JSON.parse` in this thread's env, made on first
+    /// use: looking them up on every call cost more than the rest of a small-object call.
+    static JSON_REFS: std::cell::Cell<Option<[sys::napi_ref; 3]>> = const { std::cell::Cell::new(None) };
 }
 
 /// One exported function, as JS binds it.
@@ -188,9 +191,16 @@ pub fn ext_attach(env: Env, id: u32, worker_id: u32) -> Result<u32> {
     };
     if !CLEANUP_REGISTERED.with(|c| c.replace(true)) {
         // Per-worker state is dropped on this thread when the isolate stops.
-        env.add_env_cleanup_hook((), |()| {
+        let raw_env = env.raw();
+        env.add_env_cleanup_hook((), move |()| {
             ATTACHED.with(|a| a.borrow_mut().clear());
             CLEANUP_REGISTERED.with(|c| c.set(false));
+            if let Some(refs) = JSON_REFS.take() {
+                for reference in refs {
+                    // SAFETY: references made in this env, which is still alive during cleanup hooks.
+                    unsafe { sys::napi_delete_reference(raw_env, reference) };
+                }
+            }
         })?;
     }
     Ok(ATTACHED.with(|a| {
@@ -209,33 +219,64 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
 /// # Safety
 /// `env` and `value` are live and `value` is a string.
 unsafe fn read_string(env: sys::napi_env, value: sys::napi_value, buffer: &mut Vec<u8>) -> Result<()> {
-    let mut len = 0usize;
+    // One UTF-16 unit never takes more than 3 UTF-8 bytes, so a buffer of 3 × length always
+    // fits: one conversion pass instead of measuring first (the length query is O(1)).
+    let mut units = 0usize;
     // SAFETY: a length query with a null buffer.
-    check(unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) }, "reading a string")?;
+    check(unsafe { sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut units) }, "reading a string")?;
+    let capacity = units * 3 + 1;
     buffer.clear();
-    buffer.reserve(len + 1);
+    buffer.reserve(capacity);
     let mut written = 0usize;
-    // SAFETY: `buffer` has room for len + 1 bytes (the API writes a NUL).
-    check(unsafe { sys::napi_get_value_string_utf8(env, value, buffer.as_mut_ptr().cast(), len + 1, &mut written) }, "reading a string")?;
+    // SAFETY: `buffer` has room for `capacity` bytes (the API writes a NUL).
+    check(unsafe { sys::napi_get_value_string_utf8(env, value, buffer.as_mut_ptr().cast(), capacity, &mut written) }, "reading a string")?;
     // SAFETY: the API initialized `written` bytes.
     unsafe { buffer.set_len(written) };
     Ok(())
+}
+
+/// The scratch buffer as the `&str` V8 just wrote.
+fn as_v8_utf8(buffer: &[u8]) -> &str {
+    // SAFETY: napi_get_value_string_utf8 writes valid UTF-8 (V8 replaces lone surrogates with
+    // U+FFFD), so validating it again would only cost time on every string argument.
+    unsafe { std::str::from_utf8_unchecked(buffer) }
+}
+
+/// `JSON.stringify` or `JSON.parse` (the index into the cached references).
+#[derive(Clone, Copy)]
+enum JsonMethod {
+    Stringify = 1,
+    Parse = 2,
 }
 
 /// Calls `JSON[method](value)`.
 ///
 /// # Safety
 /// `env` and `value` are live.
-unsafe fn call_json(env: sys::napi_env, method: &std::ffi::CStr, value: sys::napi_value) -> Result<sys::napi_value> {
-    let mut global = ptr::null_mut();
+unsafe fn call_json(env: sys::napi_env, method: JsonMethod, value: sys::napi_value) -> Result<sys::napi_value> {
     let mut json = ptr::null_mut();
     let mut function = ptr::null_mut();
     let mut out = ptr::null_mut();
-    // SAFETY: plain Node-API calls on live handles.
+    // SAFETY: plain Node-API calls on live handles; the references belong to this thread's env.
     unsafe {
-        check(sys::napi_get_global(env, &mut global), "getting the global object")?;
-        check(sys::napi_get_named_property(env, global, c"JSON".as_ptr(), &mut json), "getting JSON")?;
-        check(sys::napi_get_named_property(env, json, method.as_ptr(), &mut function), "getting a JSON method")?;
+        let refs = match JSON_REFS.get() {
+            Some(refs) => refs,
+            None => {
+                let (mut global, mut json_object, mut stringify, mut parse) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+                check(sys::napi_get_global(env, &mut global), "getting the global object")?;
+                check(sys::napi_get_named_property(env, global, c"JSON".as_ptr(), &mut json_object), "getting JSON")?;
+                check(sys::napi_get_named_property(env, json_object, c"stringify".as_ptr(), &mut stringify), "getting JSON.stringify")?;
+                check(sys::napi_get_named_property(env, json_object, c"parse".as_ptr(), &mut parse), "getting JSON.parse")?;
+                let mut refs = [ptr::null_mut(); 3];
+                for (slot, value) in refs.iter_mut().zip([json_object, stringify, parse]) {
+                    check(sys::napi_create_reference(env, value, 1, slot), "keeping a reference")?;
+                }
+                JSON_REFS.set(Some(refs));
+                refs
+            }
+        };
+        check(sys::napi_get_reference_value(env, refs[0], &mut json), "JSON")?;
+        check(sys::napi_get_reference_value(env, refs[method as usize], &mut function), "a JSON method")?;
         let status = sys::napi_call_function(env, json, function, 1, &value, &mut out);
         if status != sys::Status::napi_ok {
             return Err(Error::new(Status::InvalidArg, "an argument could not be converted to JSON (a cycle or a BigInt inside an object?)"));
@@ -279,8 +320,7 @@ unsafe fn push_arg<'a>(env: sys::napi_env, value: sys::napi_value, scratch: &'a 
         sys::ValueType::napi_string => {
             // SAFETY: a string.
             unsafe { read_string(env, value, scratch)? };
-            // Strings from V8 are valid UTF-8 (lone surrogates become U+FFFD).
-            args.push_str(std::str::from_utf8(scratch).map_err(|_| Error::new(Status::InvalidArg, "string is not UTF-8"))?);
+            args.push_str(as_v8_utf8(scratch));
         }
         sys::ValueType::napi_object => {
             let mut is_typed = false;
@@ -304,10 +344,10 @@ unsafe fn push_arg<'a>(env: sys::napi_env, value: sys::napi_value, scratch: &'a 
             } else {
                 // SAFETY: live handles; JSON.stringify returns a string for objects and arrays.
                 unsafe {
-                    let text = call_json(env, c"stringify", value)?;
+                    let text = call_json(env, JsonMethod::Stringify, value)?;
                     read_string(env, text, scratch)?;
                 }
-                args.push_json(std::str::from_utf8(scratch).map_err(|_| Error::new(Status::InvalidArg, "JSON is not UTF-8"))?);
+                args.push_json(as_v8_utf8(scratch));
             }
         }
         _ => return Err(Error::new(Status::InvalidArg, "functions and symbols cannot be passed to an extension")),
@@ -336,7 +376,7 @@ unsafe fn to_js(env: sys::napi_env, view: ValueView<'_>) -> Result<sys::napi_val
             ValueView::Json(bytes) => {
                 let mut text = ptr::null_mut();
                 check(sys::napi_create_string_utf8(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut text), "string")?;
-                out = call_json(env, c"parse", text)?;
+                out = call_json(env, JsonMethod::Parse, text)?;
             }
             ValueView::Unknown(kind) => return Err(Error::new(Status::GenericFailure, format!("the extension returned a value of unknown kind {kind}"))),
         }
@@ -344,36 +384,79 @@ unsafe fn to_js(env: sys::napi_env, view: ValueView<'_>) -> Result<sys::napi_val
     Ok(out)
 }
 
-/// Calls function `index` of the attached extension `handle` with up to 8 arguments (JS
-/// wrappers pass exactly the declared arity; more than 8 go through `extCallArray`).
-#[napi(ts_args_type = "handle: number, index: number, ...args: unknown[]", ts_return_type = "unknown")]
-#[allow(clippy::too_many_arguments)]
-pub fn ext_call<'env>(
-    env: &'env Env,
-    handle: u32,
-    index: u32,
-    a0: Unknown<'env>,
-    a1: Unknown<'env>,
-    a2: Unknown<'env>,
-    a3: Unknown<'env>,
-    a4: Unknown<'env>,
-    a5: Unknown<'env>,
-    a6: Unknown<'env>,
-    a7: Unknown<'env>,
-) -> Result<Unknown<'env>> {
-    let raw = [a0.raw(), a1.raw(), a2.raw(), a3.raw(), a4.raw(), a5.raw(), a6.raw(), a7.raw()];
-    call(env, handle, index, &raw)
+/// The most parameters a bound function takes (a larger arity is refused at bind time).
+const MAX_ARITY: usize = 32;
+
+/// `(handle, index, arity)` in a function's data pointer: no allocation, nothing to free, and
+/// the callback asks Node-API for exactly `arity` arguments (it pads the rest with undefined).
+fn pack(handle: u32, index: u32, arity: u32) -> *mut std::ffi::c_void {
+    (((handle as usize) << 24) | ((index as usize) << 8) | arity as usize) as *mut std::ffi::c_void
 }
 
-/// `extCall` for functions with more than 8 parameters.
-#[napi(ts_return_type = "unknown")]
-pub fn ext_call_array<'env>(env: &'env Env, handle: u32, index: u32, args: Vec<Unknown<'env>>) -> Result<Unknown<'env>> {
-    let raw: Vec<sys::napi_value> = args.iter().map(|a| a.raw()).collect();
-    call(env, handle, index, &raw)
+fn unpack(data: *mut std::ffi::c_void) -> (u32, u32, usize) {
+    let packed = data as usize;
+    ((packed >> 24) as u32, ((packed >> 8) & 0xffff) as u32, packed & 0xff)
 }
 
-fn call<'env>(env: &'env Env, handle: u32, index: u32, raw_args: &[sys::napi_value]) -> Result<Unknown<'env>> {
+/// Returns `{ <function>: fn }` for an attached extension: one native JS function per extension
+/// function, so a call from JS is one Node-API callback carrying only its own arguments.
+#[napi(ts_return_type = "Record<string, (...args: unknown[]) => unknown>")]
+pub fn ext_bind<'env>(env: &'env Env, handle: u32) -> Result<Unknown<'env>> {
     let raw_env = env.raw();
+    let functions: Vec<(String, u32)> = ATTACHED.with(|attached| {
+        let attached = attached.borrow();
+        let attachment = attached.get(handle as usize).ok_or_else(|| Error::new(Status::InvalidArg, format!("no extension attached with handle {handle}")))?;
+        let mut list = Vec::new();
+        while let Some((name, arity)) = attachment.function(list.len()) {
+            if arity as usize > MAX_ARITY || list.len() > 0xffff || handle > 0xff_ffff {
+                return Err(Error::new(Status::InvalidArg, format!("{}.{name}: more than {MAX_ARITY} parameters is not supported", attachment.name())));
+            }
+            list.push((name.to_owned(), arity));
+        }
+        Ok(list)
+    })?;
+    let mut object = ptr::null_mut();
+    // SAFETY: plain Node-API calls on this call's env.
+    unsafe {
+        check(sys::napi_create_object(raw_env, &mut object), "creating an object")?;
+        for (index, (name, arity)) in functions.iter().enumerate() {
+            let mut function = ptr::null_mut();
+            let data = pack(handle, index as u32, *arity);
+            check(sys::napi_create_function(raw_env, name.as_ptr().cast(), name.len() as isize, Some(native_function), data, &mut function), "creating a function")?;
+            let mut key = ptr::null_mut();
+            check(sys::napi_create_string_utf8(raw_env, name.as_ptr().cast(), name.len() as isize, &mut key), "creating a key")?;
+            check(sys::napi_set_property(raw_env, object, key, function), "setting a function")?;
+        }
+        Unknown::from_napi_value(raw_env, object)
+    }
+}
+
+/// The callback behind every bound extension function.
+unsafe extern "C" fn native_function(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let mut data = ptr::null_mut();
+    let mut argc = 0usize;
+    // SAFETY: a query for the data pointer only (no argument slots).
+    let mut status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), ptr::null_mut(), &mut data) };
+    let (handle, index, arity) = unpack(data);
+    let mut argv = [ptr::null_mut(); MAX_ARITY];
+    let mut wanted = arity;
+    if status == sys::Status::napi_ok && arity > 0 {
+        // SAFETY: `argv` has room for `wanted` ≤ MAX_ARITY values.
+        status = unsafe { sys::napi_get_cb_info(env, info, &mut wanted, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
+    }
+    let outcome = if status == sys::Status::napi_ok { call(env, handle, index, &argv[..arity]) } else { Err(Error::new(Status::GenericFailure, "reading the arguments failed")) };
+    match outcome {
+        Ok(value) => value,
+        Err(error) => {
+            let message = std::ffi::CString::new(error.reason.replace('\0', " ")).unwrap_or_default();
+            // SAFETY: throwing on this call's env; returning null with an exception pending.
+            unsafe { sys::napi_throw_error(env, ptr::null(), message.as_ptr()) };
+            ptr::null_mut()
+        }
+    }
+}
+
+fn call(raw_env: sys::napi_env, handle: u32, index: u32, raw_args: &[sys::napi_value]) -> Result<sys::napi_value> {
     ATTACHED.with(|attached| {
         let attached = attached.borrow();
         let attachment = attached
@@ -396,18 +479,16 @@ fn call<'env>(env: &'env Env, handle: u32, index: u32, raw_args: &[sys::napi_val
             }
             let failed = |e: titan_core::ext::CallError| Error::new(Status::GenericFailure, e.to_string());
             // SAFETY (both arms): `raw_env` is live; outputs stay alive until converted.
-            let value = match attachment {
+            match attachment {
                 Attached::Native(native) => {
                     let output = native.call(index as usize, &args).map_err(failed)?;
-                    unsafe { to_js(raw_env, output.view())? }
+                    unsafe { to_js(raw_env, output.view()) }
                 }
                 Attached::Classic(classic) => {
                     let output = classic.call(index as usize, &args).map_err(failed)?;
-                    unsafe { to_js(raw_env, output.view())? }
+                    unsafe { to_js(raw_env, output.view()) }
                 }
-            };
-            // SAFETY: a value created in this env during this call.
-            unsafe { Unknown::from_napi_value(raw_env, value) }
+            }
         })
     })
 }

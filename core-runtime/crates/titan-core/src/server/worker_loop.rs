@@ -78,6 +78,10 @@ struct LoopState {
     wake: Notify,
     /// Wakes the accept loop: `next()` took the last queued request.
     queue_empty: Notify,
+    /// Connections accepted whose first request has not arrived yet.
+    fresh_connections: Cell<usize>,
+    /// Wakes the accept loop: a fresh connection sent its first request, or closed.
+    first_request: Notify,
     live_connections: Cell<usize>,
     accepting: Cell<bool>,
     ids: RefCell<RequestIds>,
@@ -121,6 +125,8 @@ impl WorkerLoop {
             queue: RefCell::new(VecDeque::new()),
             wake: Notify::new(),
             queue_empty: Notify::new(),
+            fresh_connections: Cell::new(0),
+            first_request: Notify::new(),
             live_connections: Cell::new(0),
             accepting: Cell::new(true),
             ids: RefCell::new(RequestIds::default()),
@@ -249,7 +255,7 @@ async fn accept_loop(listener: TcpListener, context: Rc<Context>) {
         if !context.worker.drain.is_cancelled() {
             while let Some(handed) = context.control.take_handoff() {
                 match ClientStream::adopt(handed) {
-                    Ok(stream) => start_connection(stream, &context),
+                    Ok(stream) => start_connection(stream, &context, false),
                     Err(err) => log_error("could not adopt a handed-off connection", &err),
                 }
             }
@@ -260,10 +266,8 @@ async fn accept_loop(listener: TcpListener, context: Rc<Context>) {
             _ = &mut handoff => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    start_connection(ClientStream::fresh(stream), &context);
-                    // Let the new connection read its request before accepting another: if one
-                    // arrived, this worker is now busy and the next connection goes elsewhere.
-                    tokio::task::yield_now().await;
+                    start_connection(ClientStream::fresh(stream), &context, true);
+                    wait_for_first_request(&context).await;
                 }
                 // Out of file descriptors and the like: back off instead of spinning.
                 Err(err) => {
@@ -282,21 +286,59 @@ fn log_error(msg: &str, err: &io::Error) {
     eprintln!("{}", serde_json::json!({"level":"error","source":"titan-core","msg":msg,"error":err.to_string()}));
 }
 
-fn start_connection(stream: ClientStream, context: &Rc<Context>) {
+/// How long a worker waits for a new connection's first request before accepting another.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_millis(1);
+
+/// A worker takes one new connection at a time: a client connects before it sends, so right
+/// after `accept` the worker still looks idle and would take a whole burst of connections, then
+/// serve them one after another while other workers sit idle. Waiting (briefly, so a silent
+/// client cannot stall accepting) until the request arrives makes the worker busy, and the rest
+/// of the burst goes to idle workers.
+async fn wait_for_first_request(context: &Context) {
+    let state = &context.state;
+    let grace = tokio::time::sleep(FIRST_REQUEST_GRACE);
+    tokio::pin!(grace);
+    while state.fresh_connections.get() > 0 && state.queue.borrow().is_empty() {
+        tokio::select! {
+            _ = state.first_request.notified() => {}
+            _ = &mut grace => return,
+            _ = context.worker.drain.cancelled() => return,
+        }
+    }
+}
+
+fn start_connection(stream: ClientStream, context: &Rc<Context>, fresh: bool) {
     let _ = stream.set_nodelay();
     let state = &context.state;
     state.live_connections.set(state.live_connections.get() + 1);
-    tokio::task::spawn_local(serve_connection(stream, context.clone()));
+    if fresh {
+        state.fresh_connections.set(state.fresh_connections.get() + 1);
+    }
+    tokio::task::spawn_local(serve_connection(stream, context.clone(), fresh));
+}
+
+/// Marks a fresh connection as no longer waiting for its first request (once).
+fn settle_fresh(state: &LoopState, fresh: &Cell<bool>) {
+    if fresh.replace(false) {
+        state.fresh_connections.set(state.fresh_connections.get() - 1);
+        state.first_request.notify_one();
+    }
 }
 
 type ResponseFuture = Pin<Box<dyn Future<Output = Result<HttpResponse, Infallible>>>>;
 
-async fn serve_connection(stream: ClientStream, context: Rc<Context>) {
+async fn serve_connection(stream: ClientStream, context: Rc<Context>, fresh: bool) {
     let service_context = context.clone();
+    let fresh = Rc::new(Cell::new(fresh));
+    let service_fresh = fresh.clone();
     // Boxed futures keep the connection `Unpin`, which taking its socket back requires.
     let service = service_fn(move |request| -> ResponseFuture {
         let context = service_context.clone();
-        Box::pin(async move { Ok(handle(&context, request).await) })
+        let fresh = service_fresh.clone();
+        Box::pin(async move {
+            let response = handle(&context, request, &fresh).await;
+            Ok(response)
+        })
     });
     let mut connection = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -322,12 +364,16 @@ async fn serve_connection(stream: ClientStream, context: Rc<Context>) {
         }
     }
     let state = &context.state;
+    settle_fresh(state, &fresh);
     state.live_connections.set(state.live_connections.get() - 1);
     state.wake.notify_one();
 }
 
-async fn handle(context: &Context, request: Request<Incoming>) -> HttpResponse {
+async fn handle(context: &Context, request: Request<Incoming>, fresh: &Cell<bool>) -> HttpResponse {
     let id = context.state.ids.borrow_mut().next(request.headers().get(&X_REQUEST_ID));
+    // The connection is no longer fresh. The accept loop runs only after this task yields,
+    // which for a request without a body is after it was queued: it then finds the worker busy.
+    settle_fresh(&context.state, fresh);
     let mut response = route(context, request, &id).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID, value);

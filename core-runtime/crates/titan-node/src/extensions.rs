@@ -45,6 +45,19 @@ impl Attached {
     }
 }
 
+/// An attachment with its own reusable argument buffers (one per argument position).
+struct AttachedEntry {
+    attached: Attached,
+    scratch: RefCell<Vec<Vec<u8>>>,
+}
+
+/// What a bound JS function's data pointer points at.
+struct BoundFunction {
+    entry: *const AttachedEntry,
+    index: u32,
+    arity: u32,
+}
+
 /// Process-wide: every isolate calls the same loaded library. Index = id - 1.
 static EXTENSIONS: LazyLock<Mutex<Vec<Option<Loaded>>>> = LazyLock::new(Default::default);
 
@@ -55,10 +68,13 @@ fn register(extension: Loaded) -> u32 {
 }
 
 thread_local! {
-    /// This worker's attachments (per-worker state), by handle.
-    static ATTACHED: RefCell<Vec<Attached>> = const { RefCell::new(Vec::new()) };
-    /// Reused buffers for string and JSON arguments, one per argument position.
-    static SCRATCH: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    /// This worker's attachments (per-worker state), by handle. Boxed: bound functions point at
+    /// them, so they must not move. Only touched when attaching, binding and at teardown; the
+    /// call path reaches its attachment through the function's data pointer, because every
+    /// thread-local access from a dlopen'ed library is a `__tls_get_addr` call.
+    static ATTACHED: RefCell<Vec<Box<AttachedEntry>>> = const { RefCell::new(Vec::new()) };
+    /// The data of every function `extBind` made on this thread; freed at teardown.
+    static BOUND: RefCell<Vec<Box<BoundFunction>>> = const { RefCell::new(Vec::new()) };
     static CLEANUP_REGISTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// References to `JSON`, `JSON.stringify` and `JSON.parse` in this thread's env, made on first
     /// use: looking them up on every call cost more than the rest of a small-object call.
@@ -193,6 +209,9 @@ pub fn ext_attach(env: Env, id: u32, worker_id: u32) -> Result<u32> {
         // Per-worker state is dropped on this thread when the isolate stops.
         let raw_env = env.raw();
         env.add_env_cleanup_hook((), move |()| {
+            // Functions first (nothing can call them once the env is torn down), then the
+            // attachments, whose drop runs `worker_drop` on this thread.
+            BOUND.with(|b| b.borrow_mut().clear());
             ATTACHED.with(|a| a.borrow_mut().clear());
             CLEANUP_REGISTERED.with(|c| c.set(false));
             if let Some(refs) = JSON_REFS.take() {
@@ -205,7 +224,7 @@ pub fn ext_attach(env: Env, id: u32, worker_id: u32) -> Result<u32> {
     }
     Ok(ATTACHED.with(|a| {
         let mut attached = a.borrow_mut();
-        attached.push(attachment);
+        attached.push(Box::new(AttachedEntry { attached: attachment, scratch: RefCell::new(Vec::new()) }));
         attached.len() as u32 - 1
     }))
 }
@@ -387,33 +406,23 @@ unsafe fn to_js(env: sys::napi_env, view: ValueView<'_>) -> Result<sys::napi_val
 /// The most parameters a bound function takes (a larger arity is refused at bind time).
 const MAX_ARITY: usize = 32;
 
-/// `(handle, index, arity)` in a function's data pointer: no allocation, nothing to free, and
-/// the callback asks Node-API for exactly `arity` arguments (it pads the rest with undefined).
-fn pack(handle: u32, index: u32, arity: u32) -> *mut std::ffi::c_void {
-    (((handle as usize) << 24) | ((index as usize) << 8) | arity as usize) as *mut std::ffi::c_void
-}
-
-fn unpack(data: *mut std::ffi::c_void) -> (u32, u32, usize) {
-    let packed = data as usize;
-    ((packed >> 24) as u32, ((packed >> 8) & 0xffff) as u32, packed & 0xff)
-}
-
 /// Returns `{ <function>: fn }` for an attached extension: one native JS function per extension
 /// function, so a call from JS is one Node-API callback carrying only its own arguments.
 #[napi(ts_return_type = "Record<string, (...args: unknown[]) => unknown>")]
 pub fn ext_bind<'env>(env: &'env Env, handle: u32) -> Result<Unknown<'env>> {
     let raw_env = env.raw();
-    let functions: Vec<(String, u32)> = ATTACHED.with(|attached| {
+    let (entry, functions): (*const AttachedEntry, Vec<(String, u32)>) = ATTACHED.with(|attached| {
         let attached = attached.borrow();
-        let attachment = attached.get(handle as usize).ok_or_else(|| Error::new(Status::InvalidArg, format!("no extension attached with handle {handle}")))?;
+        let entry = attached.get(handle as usize).ok_or_else(|| Error::new(Status::InvalidArg, format!("no extension attached with handle {handle}")))?;
+        let attachment = &entry.attached;
         let mut list = Vec::new();
         while let Some((name, arity)) = attachment.function(list.len()) {
-            if arity as usize > MAX_ARITY || list.len() > 0xffff || handle > 0xff_ffff {
+            if arity as usize > MAX_ARITY {
                 return Err(Error::new(Status::InvalidArg, format!("{}.{name}: more than {MAX_ARITY} parameters is not supported", attachment.name())));
             }
             list.push((name.to_owned(), arity));
         }
-        Ok(list)
+        Ok((&**entry as *const AttachedEntry, list))
     })?;
     let mut object = ptr::null_mut();
     // SAFETY: plain Node-API calls on this call's env.
@@ -421,7 +430,9 @@ pub fn ext_bind<'env>(env: &'env Env, handle: u32) -> Result<Unknown<'env>> {
         check(sys::napi_create_object(raw_env, &mut object), "creating an object")?;
         for (index, (name, arity)) in functions.iter().enumerate() {
             let mut function = ptr::null_mut();
-            let data = pack(handle, index as u32, *arity);
+            let bound = Box::new(BoundFunction { entry, index: index as u32, arity: *arity });
+            let data = (&*bound as *const BoundFunction).cast_mut().cast();
+            BOUND.with(|b| b.borrow_mut().push(bound));
             check(sys::napi_create_function(raw_env, name.as_ptr().cast(), name.len() as isize, Some(native_function), data, &mut function), "creating a function")?;
             let mut key = ptr::null_mut();
             check(sys::napi_create_string_utf8(raw_env, name.as_ptr().cast(), name.len() as isize, &mut key), "creating a key")?;
@@ -437,14 +448,19 @@ unsafe extern "C" fn native_function(env: sys::napi_env, info: sys::napi_callbac
     let mut argc = 0usize;
     // SAFETY: a query for the data pointer only (no argument slots).
     let mut status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), ptr::null_mut(), &mut data) };
-    let (handle, index, arity) = unpack(data);
+    // SAFETY: `data` is the BoundFunction `extBind` made for this function; it and its
+    // attachment live until this env's teardown, after which no JS calls it.
+    let bound = unsafe { &*(data as *const BoundFunction) };
+    let arity = bound.arity as usize;
     let mut argv = [ptr::null_mut(); MAX_ARITY];
     let mut wanted = arity;
     if status == sys::Status::napi_ok && arity > 0 {
         // SAFETY: `argv` has room for `wanted` ≤ MAX_ARITY values.
         status = unsafe { sys::napi_get_cb_info(env, info, &mut wanted, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
     }
-    let outcome = if status == sys::Status::napi_ok { call(env, handle, index, &argv[..arity]) } else { Err(Error::new(Status::GenericFailure, "reading the arguments failed")) };
+    // SAFETY: see above.
+    let entry = unsafe { &*bound.entry };
+    let outcome = if status == sys::Status::napi_ok { call(env, entry, bound.index, &argv[..arity]) } else { Err(Error::new(Status::GenericFailure, "reading the arguments failed")) };
     match outcome {
         Ok(value) => value,
         Err(error) => {
@@ -456,39 +472,32 @@ unsafe extern "C" fn native_function(env: sys::napi_env, info: sys::napi_callbac
     }
 }
 
-fn call(raw_env: sys::napi_env, handle: u32, index: u32, raw_args: &[sys::napi_value]) -> Result<sys::napi_value> {
-    ATTACHED.with(|attached| {
-        let attached = attached.borrow();
-        let attachment = attached
-            .get(handle as usize)
-            .ok_or_else(|| Error::new(Status::InvalidArg, format!("no extension attached with handle {handle} on this worker")))?;
-        let (function, arity) = attachment
-            .function(index as usize)
-            .ok_or_else(|| Error::new(Status::InvalidArg, format!("{} has no function #{index}", attachment.name())))?;
-        let arity = (arity as usize).min(raw_args.len());
-        SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
-            if scratch.len() < arity {
-                scratch.resize_with(arity, Vec::new);
-            }
-            let mut args = CallArgs::with_capacity(arity);
-            for (value, buffer) in raw_args[..arity].iter().zip(scratch.iter_mut()) {
-                // SAFETY: live handles of this call.
-                unsafe { push_arg(raw_env, *value, buffer, &mut args) }
-                    .map_err(|e| Error::new(Status::InvalidArg, format!("{}.{}: {}", attachment.name(), function, e.reason)))?;
-            }
-            let failed = |e: titan_core::ext::CallError| Error::new(Status::GenericFailure, e.to_string());
-            // SAFETY (both arms): `raw_env` is live; outputs stay alive until converted.
-            match attachment {
-                Attached::Native(native) => {
-                    let output = native.call(index as usize, &args).map_err(failed)?;
-                    unsafe { to_js(raw_env, output.view()) }
-                }
-                Attached::Classic(classic) => {
-                    let output = classic.call(index as usize, &args).map_err(failed)?;
-                    unsafe { to_js(raw_env, output.view()) }
-                }
-            }
-        })
-    })
+fn call(raw_env: sys::napi_env, entry: &AttachedEntry, index: u32, raw_args: &[sys::napi_value]) -> Result<sys::napi_value> {
+    let attachment = &entry.attached;
+    let (function, arity) = attachment
+        .function(index as usize)
+        .ok_or_else(|| Error::new(Status::InvalidArg, format!("{} has no function #{index}", attachment.name())))?;
+    let arity = (arity as usize).min(raw_args.len());
+    let failed = |e: titan_core::ext::CallError| Error::new(Status::GenericFailure, e.to_string());
+    let mut scratch = entry.scratch.borrow_mut();
+    if scratch.len() < arity {
+        scratch.resize_with(arity, Vec::new);
+    }
+    let mut args = CallArgs::with_capacity(arity);
+    for (value, buffer) in raw_args[..arity].iter().zip(scratch.iter_mut()) {
+        // SAFETY: live handles of this call.
+        unsafe { push_arg(raw_env, *value, buffer, &mut args) }
+            .map_err(|e| Error::new(Status::InvalidArg, format!("{}.{}: {}", attachment.name(), function, e.reason)))?;
+    }
+    // SAFETY (both arms): `raw_env` is live; outputs stay alive until converted.
+    match attachment {
+        Attached::Native(native) => {
+            let output = native.call(index as usize, &args).map_err(failed)?;
+            unsafe { to_js(raw_env, output.view()) }
+        }
+        Attached::Classic(classic) => {
+            let output = classic.call(index as usize, &args).map_err(failed)?;
+            unsafe { to_js(raw_env, output.view()) }
+        }
+    }
 }

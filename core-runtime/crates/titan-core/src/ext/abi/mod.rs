@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use libloading::Library;
+use smallvec::SmallVec;
 use titan_ext_sys::*;
 
 use crate::ext::error::{CallError, ExtensionError};
@@ -243,11 +244,11 @@ impl WorkerAttachment {
                 message: format!("takes {arity} argument(s), got {}", args.values.len()),
             });
         }
-        let padded;
+        let padded: SmallVec<[titan_value; 4]>;
         let values: &[titan_value] = if args.values.len() == arity {
             &args.values
         } else {
-            padded = args.values.iter().copied().chain(std::iter::repeat(titan_value::NULL)).take(arity).collect::<Vec<_>>();
+            padded = args.values.iter().copied().chain(std::iter::repeat(titan_value::NULL)).take(arity).collect();
             &padded
         };
         let call = titan_call {
@@ -280,17 +281,18 @@ impl Drop for WorkerAttachment {
     }
 }
 
-/// Arguments for one call, borrowing strings and bytes from the caller for the call.
+/// Arguments for one call, borrowing strings and bytes from the caller for the call. Up to 4
+/// live inline: a call allocates nothing.
 #[derive(Default)]
 pub struct CallArgs<'a> {
-    values: Vec<titan_value>,
+    values: SmallVec<[titan_value; 4]>,
     _borrows: PhantomData<&'a [u8]>,
 }
 
 impl<'a> CallArgs<'a> {
     /// Empty, with room for `n` arguments.
     pub fn with_capacity(n: usize) -> Self {
-        Self { values: Vec::with_capacity(n), _borrows: PhantomData }
+        Self { values: SmallVec::with_capacity(n), _borrows: PhantomData }
     }
 
     /// Removes every argument, keeping the allocation.

@@ -3,13 +3,14 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, get as httpGet, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { startServer, type TitanServer } from "../dist/index.js";
 import type { BuildManifest, ResolvedConfig, RouteSpec } from "./types.js";
+import { getOnNewConnection } from "./testing.js";
 
 const CONFIG: ResolvedConfig = { host: "127.0.0.1", port: 0, workers: 2, bodyLimit: 1 << 20, actionTimeout: 20_000, shutdownTimeout: 5000, db: { path: "data/app.db" } };
 
@@ -24,16 +25,6 @@ const ACTIONS = `
     }
   }),
 `;
-
-function getOnNewConnection(url: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    httpGet(url, { agent: false }, (res) => {
-      let body = "";
-      res.on("data", (chunk) => (body += chunk));
-      res.on("end", () => resolve(JSON.parse(body)));
-    }).on("error", reject);
-  });
-}
 
 describe("built-in engines", { timeout: 120_000 }, () => {
   let server: TitanServer;

@@ -5,11 +5,11 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, type TitanServer } from "../dist/index.js";
 import type { BuildManifest, ExtensionSpec, ResolvedConfig, RouteSpec } from "./types.js";
+import { getOnNewConnection } from "./testing.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
@@ -20,17 +20,6 @@ function buildFixtures(): Record<"kitchenSink" | "abiMismatch" | "planetClassic"
   const dir = join(metadata.target_directory as string, "debug");
   const lib = (crate: string) => join(dir, process.platform === "darwin" ? `lib${crate}.dylib` : `lib${crate}.so`);
   return { kitchenSink: lib("kitchen_sink"), abiMismatch: lib("abi_mismatch"), planetClassic: lib("planet_classic") };
-}
-
-/** GET on a new connection, so whichever worker is idle takes it; answers the JSON body. */
-function getOnNewConnection(url: string): Promise<{ max: number }> {
-  return new Promise((resolve, reject) => {
-    httpGet(url, { agent: false }, (res) => {
-      let body = "";
-      res.on("data", (chunk) => (body += chunk));
-      res.on("end", () => resolve(JSON.parse(body)));
-    }).on("error", reject);
-  });
 }
 
 const CONFIG: ResolvedConfig = { host: "127.0.0.1", port: 0, workers: 2, bodyLimit: 1 << 20, actionTimeout: 10_000, shutdownTimeout: 5000 };
@@ -171,7 +160,7 @@ describe("native extensions in the runtime", { timeout: 300_000 }, () => {
     let max = 0;
     for (let round = 0; round < 5 && max < 2; round++) {
       const sleepers = await Promise.all(Array.from({ length: 4 }, () => getOnNewConnection(`${server.url}/sleepy`)));
-      max = Math.max(max, ...sleepers.map((s) => s.max));
+      max = Math.max(max, ...sleepers.map((s) => (JSON.parse(s.body) as { max: number }).max));
     }
     assert.equal(max, 2, "two workers were inside the extension at the same time");
     // worker_id checks, inside the extension, that each worker got its own state.

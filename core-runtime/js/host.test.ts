@@ -4,11 +4,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, type TitanServer } from "../dist/index.js";
 import type { BuildManifest, ResolvedConfig, RouteSpec } from "./types.js";
+import { getOnNewConnection } from "./testing.js";
 
 const CONFIG: ResolvedConfig = {
   host: "127.0.0.1",
@@ -32,16 +32,6 @@ function writeBuild(actions: string, routes: RouteSpec[], config: Partial<Resolv
   };
   writeFileSync(join(dir, "titan.build.json"), JSON.stringify(manifest));
   return dir;
-}
-
-/** A GET on a new connection (no keep-alive pool), so it is accepted by whichever worker is idle. */
-function getFresh(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    httpGet(url, { agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    }).on("error", reject);
-  });
 }
 
 const ACTIONS = `
@@ -176,7 +166,7 @@ describe("a served build", () => {
     let runawaySettled = false;
     const runaway = fetch(url("/spin")).finally(() => (runawaySettled = true));
     await new Promise((r) => setTimeout(r, 100));
-    for (let i = 0; i < 5; i++) assert.equal(await getFresh(url("/hello/x")), 200);
+    for (let i = 0; i < 5; i++) assert.equal((await getOnNewConnection(url("/hello/x"))).status, 200);
     assert.equal(runawaySettled, false, "the other worker served new connections while one worker spun");
     const timedOut = await runaway;
     assert.equal(timedOut.status, 504);

@@ -46,7 +46,7 @@ const ACTIONS = `
   leak: defineAction((req) => {
     const { calls, size } = req.body;
     for (let i = 0; i < calls; i++) { t.ks.alloc(size); t.ks.alloc_string(size); }
-    return { rss: process.memoryUsage().rss };
+    return { rss: process.memoryUsage().rss, heap: t.ks.heap_in_use() };
   }),
   sleepy: defineAction(() => { t.ks.sleep_ms(300); return { max: t.ks.max_concurrency() }; }),
   friendly: defineAction(() => ({ hello: t.ks.hello("Ada") })),
@@ -172,12 +172,15 @@ describe("native extensions in the runtime", { timeout: 300_000 }, () => {
   test("nothing leaks per call: RSS stays flat over 40,000 calls allocating 16 KiB each", async () => {
     const leak = async (calls: number) => {
       const response = await fetch(`${server.url}/leak`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ calls, size: 16_384 }) });
-      return ((await response.json()) as { rss: number }).rss;
+      return (await response.json()) as { rss: number; heap: number };
     };
     await leak(5_000); // warm up allocators and V8
     const before = await leak(1);
     const afterCalls = await leak(40_000);
-    const grownMiB = (afterCalls - before) / 2 ** 20;
+    // Exact: the extension's counting allocator holds as many bytes after as before, so every
+    // result buffer was given back through free_value.
+    assert.equal(afterCalls.heap, before.heap, "bytes held by the extension");
+    const grownMiB = (afterCalls.rss - before.rss) / 2 ** 20;
     // 40,000 × 2 × 16 KiB = 1.25 GiB if results were never freed; the bound is generous for
     // allocator and GC noise and far below any leak.
     assert.ok(grownMiB < 64, `RSS grew by ${grownMiB.toFixed(1)} MiB`);

@@ -123,6 +123,20 @@ pub fn ext_check_manifest(text: String) -> Result<String> {
     })
 }
 
+/// What an extension library declares, read after the ABI checks without running its `init`
+/// (for `titan build ext`'s type generation). `id` is 0: nothing is loaded.
+#[napi]
+pub fn ext_inspect(library_path: String) -> Result<ExtensionInfo> {
+    let description = LoadedExtension::inspect(std::path::Path::new(&library_path)).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    Ok(ExtensionInfo {
+        id: 0,
+        name: description.name,
+        version: description.version.unwrap_or_default(),
+        sdk_version: description.sdk_version,
+        functions: description.functions.into_iter().map(|(name, arity, signature)| ExtensionFunction { name, arity, signature }).collect(),
+    })
+}
+
 /// Loads (dlopen, handshake, init with `configJson`) a native extension for the whole process.
 #[napi]
 pub fn ext_load(library_path: String, config_json: Option<String>) -> Result<ExtensionInfo> {

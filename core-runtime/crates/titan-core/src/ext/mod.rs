@@ -8,6 +8,6 @@ mod log;
 pub mod manifest;
 
 pub use abi::classic::{ClassicExtension, ClassicOutput};
-pub use abi::{CallArgs, CallOutput, FunctionInfo, LoadedExtension, ValueView, WorkerAttachment};
+pub use abi::{CallArgs, CallOutput, ExtensionDescription, FunctionInfo, LoadedExtension, ValueView, WorkerAttachment};
 pub use error::{CallError, ExtensionError};
 pub use manifest::{ClassicFunction, ClassicType, ExtensionManifest, ManifestError};

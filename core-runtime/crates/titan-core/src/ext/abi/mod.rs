@@ -29,6 +29,19 @@ pub struct FunctionInfo {
     call: titan_fn,
 }
 
+/// What a library declares, read without initializing it.
+#[derive(Debug, Clone)]
+pub struct ExtensionDescription {
+    /// Extension name.
+    pub name: String,
+    /// Extension version.
+    pub version: Option<String>,
+    /// The titan-ext version that built it.
+    pub sdk_version: String,
+    /// `(name, arity, signature JSON)` per function.
+    pub functions: Vec<(String, u32, String)>,
+}
+
 /// Host-side data behind `titan_host.host_data`: which extension a log line comes from.
 struct HostContext {
     extension: String,
@@ -91,6 +104,23 @@ impl LoadedExtension {
         Self::from_descriptor(descriptor, Some(library), path.to_owned(), config_json)
     }
 
+    /// Reads a library's descriptor (name, versions, functions and their signatures) after the
+    /// same ABI checks, without running `init`: for tooling such as type generation.
+    pub fn inspect(path: &Path) -> Result<ExtensionDescription, ExtensionError> {
+        // SAFETY: as in `open`.
+        let library = unsafe { Library::new(path) }.map_err(|err| ExtensionError::Open { path: path.to_owned(), reason: err.to_string() })?;
+        // SAFETY: as in `open`.
+        let entry: titan_entry_fn = match unsafe { library.get::<titan_entry_fn>(TITAN_ENTRY_SYMBOL) } {
+            Ok(symbol) => *symbol,
+            Err(_) => return Err(ExtensionError::NotAnExtension { path: path.to_owned() }),
+        };
+        // SAFETY: as in `open`.
+        let descriptor = unsafe { entry(TITAN_ABI_VERSION) };
+        let (d, name, version, sdk_version, functions) = Self::read_descriptor(descriptor, path)?;
+        let _ = d;
+        Ok(ExtensionDescription { name, version, sdk_version, functions: functions.into_iter().map(|f| (f.name, f.arity, f.signature)).collect() })
+    }
+
     /// Initializes an extension linked into the runtime (Titan's built-in engines, declared with
     /// `static_entry`): the same descriptor and checks, without a library to open.
     pub fn from_static(descriptor: fn() -> *const titan_extension, label: &str, config_json: &str) -> Result<Arc<Self>, ExtensionError> {
@@ -98,6 +128,14 @@ impl LoadedExtension {
     }
 
     fn from_descriptor(descriptor: *const titan_extension, library: Option<Library>, origin: PathBuf, config_json: &str) -> Result<Arc<Self>, ExtensionError> {
+        let (d, name, version, sdk_version, functions) = Self::read_descriptor(descriptor, &origin)?;
+        Self::initialize(descriptor, d, name, version, sdk_version, functions, library, config_json)
+    }
+
+    /// The handshake: checks the header and reads a v1 descriptor.
+    #[allow(clippy::type_complexity)]
+    fn read_descriptor(descriptor: *const titan_extension, origin: &Path) -> Result<(&'static titan_extension, String, Option<String>, String, Vec<FunctionInfo>), ExtensionError> {
+        let origin = origin.to_owned();
         if descriptor.is_null() {
             return Err(ExtensionError::Refused { path: origin, host_abi: TITAN_ABI_VERSION });
         }
@@ -126,6 +164,20 @@ impl LoadedExtension {
             let fn_name = fn_name.ok_or_else(|| ExtensionError::Malformed { name: name.clone(), reason: format!("function #{index} has no name") })?;
             functions.push(FunctionInfo { name: fn_name, arity: def.arity, signature: signature.unwrap_or_else(|| "{}".into()), call: def.call });
         }
+        Ok((d, name, version, sdk_version, functions))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn initialize(
+        descriptor: *const titan_extension,
+        d: &'static titan_extension,
+        name: String,
+        version: Option<String>,
+        sdk_version: String,
+        functions: Vec<FunctionInfo>,
+        library: Option<Library>,
+        config_json: &str,
+    ) -> Result<Arc<Self>, ExtensionError> {
         let host_context = Box::new(HostContext { extension: name.clone() });
         let host = Box::new(titan_host {
             abi_version: TITAN_ABI_VERSION,

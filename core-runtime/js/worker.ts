@@ -28,7 +28,6 @@ export interface WorkerData {
   epoch: number;
 }
 
-export type { BoundExtension };
 export type WorkerMessage = { type: "ready" } | { type: "failed"; message: string; stack?: string };
 
 type Action = (req: unknown) => unknown;

@@ -27,7 +27,7 @@ fn spawn_worker(control: Arc<ServerControl>, slot: u32, options: WorkerOptions) 
         let routes = Arc::new(RouteTable::from_json(ROUTES).unwrap());
         let mut worker = WorkerLoop::new(control, slot, routes, options).unwrap();
         ready_tx.send(()).unwrap();
-        while let Some(request) = worker.next() {
+        while let Some(request) = worker.next_request() {
             if let Some((_, ParamValue::Number(ms))) = request.params.first().filter(|_| &*request.action == "slow") {
                 thread::sleep(Duration::from_millis(*ms as u64));
             }
@@ -225,7 +225,7 @@ fn an_aborted_worker_answers_its_request_504_on_timeout() {
         let routes = Arc::new(RouteTable::from_json(ROUTES).unwrap());
         let mut worker = WorkerLoop::new(loop_control, 7, routes, WorkerOptions::default()).unwrap();
         ready_tx.send(()).unwrap();
-        let request = worker.next().unwrap();
+        let request = worker.next_request().unwrap();
         // The "action" hangs until the main thread aborts and terminates it; then the teardown answers.
         terminate_rx.recv().unwrap();
         assert_eq!(worker.in_flight_id(), Some(request.id.as_str()));

@@ -72,8 +72,10 @@ thread_local! {
     /// them, so they must not move. Only touched when attaching, binding and at teardown; the
     /// call path reaches its attachment through the function's data pointer, because every
     /// thread-local access from a dlopen'ed library is a `__tls_get_addr` call.
+    #[allow(clippy::vec_box)] // boxed on purpose: bound functions hold their address
     static ATTACHED: RefCell<Vec<Box<AttachedEntry>>> = const { RefCell::new(Vec::new()) };
     /// The data of every function `extBind` made on this thread; freed at teardown.
+    #[allow(clippy::vec_box)] // boxed on purpose: JS functions hold their address as data
     static BOUND: RefCell<Vec<Box<BoundFunction>>> = const { RefCell::new(Vec::new()) };
     static CLEANUP_REGISTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// References to `JSON`, `JSON.stringify` and `JSON.parse` in this thread's env, made on first
@@ -147,7 +149,8 @@ pub fn ext_load(library_path: String, config_json: Option<String>) -> Result<Ext
 }
 
 /// Titan's built-in engines: native extensions on the same ABI, linked into the core.
-const BUILTINS: &[(&str, fn() -> *const titan_ext_sys::titan_extension)] = &[
+type StaticEntry = fn() -> *const titan_ext_sys::titan_extension;
+const BUILTINS: &[(&str, StaticEntry)] = &[
     ("fetch", titan_engine_fetch::fetch_extension),
     ("jwt", titan_engine_jwt::jwt_extension),
     ("password", titan_engine_password::password_extension),

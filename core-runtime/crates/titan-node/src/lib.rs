@@ -220,7 +220,7 @@ fn with_worker<T>(f: impl FnOnce(&mut WorkerLoop) -> Result<T>) -> Result<T> {
 /// `null`: the worker is done.
 #[napi(ts_return_type = "unknown[] | null")]
 pub fn worker_next(env: &Env) -> Result<Option<Array<'_>>> {
-    let next = with_worker(|worker| Ok(worker.next()))?;
+    let next = with_worker(|worker| Ok(worker.next_request()))?;
     next.map(|request| to_js(env, request)).transpose()
 }
 
@@ -244,7 +244,7 @@ pub fn worker_respond_and_next(
 ) -> Result<Option<Array<'_>>> {
     let next = with_worker(|worker| {
         respond(worker, status, content_type, headers, body)?;
-        Ok(worker.next())
+        Ok(worker.next_request())
     })?;
     next.map(|request| to_js(env, request)).transpose()
 }

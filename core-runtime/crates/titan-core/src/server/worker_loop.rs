@@ -1,5 +1,5 @@
 //! One worker thread's own server (thread-per-core): a current-thread tokio runtime running hyper
-//! connections accepted from the shared socket. The runtime only runs inside `next()`, so while
+//! connections accepted from the shared socket. The runtime only runs inside `next_request()`, so while
 //! the worker's JS runs an action nothing else happens on this thread, and no request ever
 //! crosses a thread.
 
@@ -63,7 +63,7 @@ struct InFlight {
     responder: oneshot::Sender<HttpResponse>,
 }
 
-/// A response JS handed back, delivered at the start of the next `next()`: sent from inside
+/// A response JS handed back, delivered at the start of the next `next_request()`: sent from inside
 /// the runtime, waking the connection is a local queue push; sent from outside, tokio would
 /// wake its own thread through an eventfd write on every request.
 struct Answered {
@@ -74,9 +74,9 @@ struct Answered {
 /// State shared by this thread's tasks; single-threaded, so `Rc`/`Cell`.
 struct LoopState {
     queue: RefCell<VecDeque<Pending>>,
-    /// Wakes `next()`: a request was queued, a connection ended, or accepting stopped.
+    /// Wakes `next_request()`: a request was queued, a connection ended, or accepting stopped.
     wake: Notify,
-    /// Wakes the accept loop: `next()` took the last queued request.
+    /// Wakes the accept loop: `next_request()` took the last queued request.
     queue_empty: Notify,
     /// Connections accepted whose first request has not arrived yet.
     fresh_connections: Cell<usize>,
@@ -95,7 +95,7 @@ struct Context {
     options: WorkerOptions,
 }
 
-/// One worker thread's server. Create it on the thread that will call `next()`.
+/// One worker thread's server. Create it on the thread that will call `next_request()`.
 pub struct WorkerLoop {
     runtime: tokio::runtime::Runtime,
     local: LocalSet,
@@ -106,7 +106,7 @@ pub struct WorkerLoop {
 }
 
 impl WorkerLoop {
-    /// Registers worker `slot` with the server and starts accepting (inside `next()`).
+    /// Registers worker `slot` with the server and starts accepting (inside `next_request()`).
     pub fn new(control: Arc<ServerControl>, slot: u32, routes: Arc<RouteTable>, options: WorkerOptions) -> io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let std_listener = control.clone_listener()?;
@@ -144,7 +144,7 @@ impl WorkerLoop {
 
     /// Runs this thread's I/O until a request for an action is ready, and returns it.
     /// `None` means the worker is done: drained with no connection left, or aborted.
-    pub fn next(&mut self) -> Option<IncomingRequest> {
+    pub fn next_request(&mut self) -> Option<IncomingRequest> {
         if let Some(forgotten) = self.in_flight.take() {
             let _ = forgotten.responder.send(HttpError::NoResponse.to_response(&forgotten.id));
         }
@@ -179,8 +179,8 @@ impl WorkerLoop {
         Some(pending.request)
     }
 
-    /// Hands back the response to the request `next()` returned. It is written by the next
-    /// `next()` (or `finish()`) call, which runs this thread's I/O again. Returns false when
+    /// Hands back the response to the request `next_request()` returned. It is written by the next
+    /// `next_request()` (or `finish()`) call, which runs this thread's I/O again. Returns false when
     /// there was no request in flight.
     pub fn respond(&mut self, response: HttpResponse) -> bool {
         match self.in_flight.take() {

@@ -38,7 +38,9 @@ step("Building the Rust core (napi-rs addon, release; the first build takes a fe
   "--manifest-path", "crates/titan-node/Cargo.toml",
   "--output-dir", "native", "--js", "index.cjs", "--dts", "index.d.cts",
 ], { cwd: join(root, "core-runtime") });
-step("Building the example extensions (examples-ext/*, release)", "cargo", ["build", "--release", "-p", "markdown"]);
 step("Compiling the TypeScript packages (core-runtime, ext-sdk)", bin("tsc"), ["-b"]);
+step("Building the example extensions (examples-ext/*, release)", process.execPath, [
+  "ext-sdk/bin/titan.js", "build", "ext", "--release", "--cwd", "examples-ext/markdown",
+]);
 step("Writing the JSON Schema of titan.config.json (editor completion)", process.execPath, ["ext-sdk/dist/config/write-json-schema.js"]);
 process.stderr.write("\n✔ Titan is built. `npm start` serves the example app; `npm test` runs every test.\n");

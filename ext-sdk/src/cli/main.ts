@@ -12,10 +12,16 @@ import { resolveInitOptions } from "../commands/init/prompts.js";
 import { runInit } from "../commands/init/run.js";
 import { buildCommand, type BuildCommandOptions } from "../commands/build/options.js";
 import { runBuild } from "../commands/build/run.js";
+import { buildExtCommand, type BuildExtOptions } from "../commands/build-ext/options.js";
+import { runBuildExt } from "../commands/build-ext/run.js";
 import { devCommand } from "../commands/dev/options.js";
 import { runDev } from "../commands/dev/run.js";
 import { startCommand } from "../commands/start/options.js";
 import { runStart } from "../commands/start/run.js";
+import { extCommand } from "../commands/ext/options.js";
+import { runExtAdd, runExtList, runExtRemove } from "../commands/ext/run.js";
+import { doctorCommand, type DoctorOptions } from "../commands/doctor/options.js";
+import { runDoctor } from "../commands/doctor/run.js";
 import { displayPath } from "../util/format.js";
 
 const log = (line: string): void => console.log(line);
@@ -49,16 +55,46 @@ program.addCommand(
   }),
 );
 
+// Options after a subcommand belong to it: `titan build ext --cwd <dir>` is the extension's
+// directory, not `titan build --cwd`.
+program.enablePositionalOptions();
 program.addCommand(
-  buildCommand().action(async (flags: BuildCommandOptions) => {
-    await runBuild(flags, log);
-  }),
+  buildCommand()
+    .action(async (flags: BuildCommandOptions) => {
+      await runBuild(flags, log);
+    })
+    .addCommand(
+      buildExtCommand().action(async (flags: BuildExtOptions) => {
+        await runBuildExt(flags, log);
+      }),
+    ),
 );
 
 program.addCommand(
   startCommand().action(async (dir: string, flags: { cwd: string; port?: number }) => {
     const server = await runStart({ cwd: flags.cwd, dir, portFlag: flags.port }, log);
     closeOnSignals(() => server.close(), log);
+  }),
+);
+
+program.addCommand(
+  extCommand({
+    add: async (extPath, flags) => {
+      await runExtAdd({ cwd: flags.cwd, path: extPath, config: flags.config }, log);
+    },
+    list: async (flags) => {
+      await runExtList(flags, log);
+    },
+    remove: async (target, flags) => {
+      await runExtRemove({ cwd: flags.cwd, target }, log);
+    },
+  }),
+);
+
+program.addCommand(
+  doctorCommand().action(async (flags: DoctorOptions) => {
+    const result = await runDoctor(flags, log);
+    if (result.broken) process.exitCode = 1;
   }),
 );
 

@@ -15,5 +15,7 @@ export function buildCommand(): Command {
   return new Command("build")
     .description("type-check and bundle the app into a self-contained directory for `titan start`")
     .option("--out <dir>", "output directory", DEFAULT_OUT_DIR)
-    .option("--cwd <dir>", "the app's directory", ".");
+    .option("--cwd <dir>", "the app's directory", ".")
+    // `titan build ext --cwd <dir>`: options after the subcommand belong to it, not to `build`.
+    .enablePositionalOptions();
 }

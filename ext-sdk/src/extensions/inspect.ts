@@ -11,7 +11,7 @@ import { libraryFor, parseExtensionManifest } from "./manifest.js";
 /** The part of the core addon (`@titan/core/native`) the CLI uses outside a running server. */
 export interface CoreAddon {
   extAbiVersion(): number;
-  extInspect(libraryPath: string): { name: string; version: string; sdkVersion: string; functions: { name: string }[] };
+  extInspect(libraryPath: string): { name: string; version: string; sdkVersion: string; functions: { name: string; arity: number; signature: string }[] };
 }
 
 export type AddonLoad = { ok: true; addon: CoreAddon; file: string } | { ok: false; error: string };

@@ -3,11 +3,11 @@
 // and writes index.d.ts from the functions it declares.
 
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { runtimeEnvTypesPath } from "../../build/type-files.js";
 import { paint } from "../../cli/terminal.js";
+import { loadCoreAddon } from "../../extensions/inspect.js";
 import { CliError } from "../../errors.js";
 import { parseExtensionManifest, PLATFORM_KEY } from "../../extensions/manifest.js";
 import { displayPath, formatBytes, formatMs } from "../../util/format.js";
@@ -40,17 +40,14 @@ interface ExtensionInfo {
 
 /** The core addon's `extInspect`: the ABI checks and declared functions, without running init. */
 function inspect(library: string): ExtensionInfo {
-  let addon: { extInspect(libraryPath: string): ExtensionInfo };
-  try {
-    addon = createRequire(import.meta.url)("@titan/core/native") as typeof addon;
-  } catch (error) {
-    throw new CliError("cannot load the Titan runtime's native addon (@titan/core/native)", {
+  const core = loadCoreAddon();
+  if (!core.ok) {
+    throw new CliError(`cannot load the Titan runtime's native addon (@titan/core/native): ${core.error}`, {
       hint: "build it: `npm install` at the root of the Titan repository",
-      cause: error,
     });
   }
   try {
-    return addon.extInspect(library);
+    return core.addon.extInspect(library);
   } catch (error) {
     throw new CliError((error as Error).message, { cause: error });
   }

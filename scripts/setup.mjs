@@ -42,5 +42,5 @@ step("Compiling the TypeScript packages (core-runtime, ext-sdk)", bin("tsc"), ["
 step("Building the example extensions (examples-ext/*, release)", process.execPath, [
   "ext-sdk/bin/titan.js", "build", "ext", "--release", "--cwd", "examples-ext/markdown",
 ]);
-step("Writing the JSON Schema of titan.config.json (editor completion)", process.execPath, ["ext-sdk/dist/config/write-json-schema.js"]);
+step("Writing the JSON Schemas of titan.config.json and titan.json (editor completion)", process.execPath, ["ext-sdk/dist/config/write-json-schema.js"]);
 process.stderr.write("\n✔ Titan is built. `npm start` serves the example app; `npm test` runs every test.\n");

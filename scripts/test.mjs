@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm test`: every test. Rebuilds what changed (scripts/setup.mjs), runs the Rust tests
-// (cargo test, no Node needed), then every `*.test.ts` / `*.test.mjs` with node:test.
+// (cargo test, no Node needed), then every `*.test.ts` / `*.test.mjs` with node:test, then each
+// example extension's own tests with `titan test ext`.
 
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -41,6 +42,14 @@ run("Type-checking the tests (tsx runs them without checking)", process.execPath
   join(root, "node_modules/typescript/bin/tsc"), "-p", "core-runtime/tsconfig.test.json",
 ]);
 run("Type-checking the CLI's tests", process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "ext-sdk/tsconfig.test.json"]);
+run("Type-checking the harness's tests", process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "harness/tsconfig.test.json"]);
 run("Rust tests (cargo test --workspace)", "cargo", ["test", "--workspace"]);
 const files = SEARCHED.flatMap((dir) => findTests(join(root, dir))).sort();
 run(`Node tests (${files.length} files, node:test)`, process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", ...files]);
+// The example extensions' own tests (tests/*.test.js) run the way their authors run them.
+const extensions = readdirSync(join(root, "examples-ext"), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && existsSync(join(root, "examples-ext", entry.name, "titan.json")) && existsSync(join(root, "examples-ext", entry.name, "tests")))
+  .map((entry) => `examples-ext/${entry.name}`);
+for (const dir of extensions) {
+  run(`Extension tests: titan test ext --cwd ${dir}`, process.execPath, [join(root, "ext-sdk/bin/titan.js"), "test", "ext", "--cwd", dir]);
+}

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { runInThisContext } from "node:vm";
 import type { Native } from "./native.js";
+import { guardAddon, loadAddon } from "./addons.js";
 
 /** An extension as a worker binds it. */
 export interface BoundExtension {
@@ -13,6 +14,8 @@ export interface BoundExtension {
   namespace: string;
   entry: string | null;
   functions: { name: string; arity: number }[];
+  /** Kind `napi`: the staged Node-API addon each worker loads into its isolate (the core has no part in it). */
+  addon?: string;
 }
 
 /** Attaches this worker to an extension (its `worker_init` runs here) and returns
@@ -23,10 +26,18 @@ export function attachExtension(native: Native, extension: BoundExtension, worke
   return native.extBind(handle);
 }
 
-/** Binds every registered extension as `t.<namespace>`, then runs their JS entries (Titan
- * Planet style: a plain script with `t` in scope) so they can wrap the natives. */
-export function bindExtensions(native: Native, extensions: readonly BoundExtension[], workerId: number, t: Record<string, unknown>) {
-  for (const extension of extensions) t[extension.namespace] = attachExtension(native, extension, workerId);
+/** Binds every registered extension as `t.<namespace>` (a Node-API addon: its exports), then runs
+ * their JS entries (Titan Planet style: a plain script with `t` in scope) so they can wrap the natives.
+ * With `addonFlags` (shared with the host), calls into Node-API addons are guarded (addons.ts). */
+export function bindExtensions(native: Native, extensions: readonly BoundExtension[], workerId: number, t: Record<string, unknown>, addonFlags?: Int32Array) {
+  for (const extension of extensions) {
+    if (!extension.addon) {
+      t[extension.namespace] = attachExtension(native, extension, workerId);
+      continue;
+    }
+    const exports = loadAddon({ ...extension, addon: extension.addon });
+    t[extension.namespace] = addonFlags ? guardAddon(exports, addonFlags) : exports;
+  }
   for (const extension of extensions) {
     if (!extension.entry) continue;
     const source = readFileSync(extension.entry, "utf8");

@@ -3,13 +3,14 @@
 // It only orchestrates: no request ever passes through this thread.
 
 import { Worker } from "node:worker_threads";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadNative, type Native } from "./native.js";
 import { clock32, elapsed32 } from "./clock.js";
 import type { BuildManifest, ExtensionSpec, ResolvedConfig } from "./types.js";
 import type { BoundExtension } from "./extensions.js";
 import { ENGINE_NAMES, type EngineName } from "./engines.js";
+import { stageAddon, stopAddonCalls, WORKER_FLAGS_BYTES } from "./addons.js";
 import type { WorkerData, WorkerMessage } from "./worker.js";
 
 export interface StartOptions {
@@ -78,7 +79,7 @@ interface Generation {
 }
 
 /** Loads the built-in engines once for the whole process; workers attach on first use. */
-function loadEngines(native: Native, config: ResolvedConfig, dataDir: string): BoundExtension[] {
+export function loadEngines(native: Native, config: Pick<ResolvedConfig, "db">, dataDir: string): BoundExtension[] {
   const configs: Record<EngineName, unknown> = {
     fetch: null,
     jwt: null,
@@ -88,7 +89,7 @@ function loadEngines(native: Native, config: ResolvedConfig, dataDir: string): B
   return ENGINE_NAMES.map((name) => {
     let info;
     try {
-      info = native.extLoadBuiltin(name, JSON.stringify(configs[name]));
+      info = native.extLoadBuiltin(name, JSON.stringify(configs[name]), resolve(dataDir));
     } catch (err) {
       throw new TitanHostError(`the built-in engine t.${name} could not start: ${(err as Error).message}`);
     }
@@ -96,14 +97,26 @@ function loadEngines(native: Native, config: ResolvedConfig, dataDir: string): B
   });
 }
 
-/** Loads each registered extension once for the whole process (dlopen, ABI check, init). */
-function loadExtensions(native: Native, specs: readonly ExtensionSpec[]): BoundExtension[] {
+/** A Node-API addon is only staged here (one copy per build); each worker loads it itself.
+ * The core has no part in it: id 0 is no loaded extension, so extRelease(0) does nothing. */
+function stageNapiExtension(spec: ExtensionSpec): BoundExtension {
+  try {
+    return { id: 0, name: spec.name, namespace: spec.namespace, entry: spec.entry, functions: [], addon: stageAddon(spec.name, spec.library) };
+  } catch (err) {
+    throw new TitanHostError(`extension ${spec.name} (t.${spec.namespace}) could not be loaded: ${(err as Error).message}`, "build it with `titan build ext`, then build the app again");
+  }
+}
+
+/** Loads each registered extension once for the whole process (dlopen, ABI check, init).
+ * `dataDir` is the app's data directory, which native extensions read from the host table. */
+export function loadExtensions(native: Native, specs: readonly ExtensionSpec[], dataDir?: string): BoundExtension[] {
   return specs.map((spec) => {
+    if (spec.kind === "napi") return stageNapiExtension(spec);
     let info;
     try {
       info = spec.kind === "classic"
         ? native.extLoadClassic(spec.library, spec.manifest ?? "{}")
-        : native.extLoad(spec.library, JSON.stringify(spec.config ?? null));
+        : native.extLoad(spec.library, JSON.stringify(spec.config ?? null), dataDir === undefined ? undefined : resolve(dataDir));
     } catch (err) {
       throw new TitanHostError(`extension ${spec.name} (t.${spec.namespace}) could not be loaded: ${(err as Error).message}`);
     }
@@ -163,7 +176,7 @@ class WorkerPool {
 
   private spawn(generation: Generation): PooledWorker {
     const slot = this.nextSlot++;
-    const busy = new SharedArrayBuffer(4);
+    const busy = new SharedArrayBuffer(WORKER_FLAGS_BYTES);
     const workerData: WorkerData = {
       serverId: this.serverId,
       slot,
@@ -250,6 +263,8 @@ class WorkerPool {
   async stop(pooled: PooledWorker, reason: "timeout" | "stopped"): Promise<void> {
     pooled.state = "stopping";
     this.native.abortWorker(this.serverId, pooled.slot, reason);
+    // Terminating an isolate inside a Node-API addon call can abort the process (addons.ts).
+    await stopAddonCalls(pooled.busy);
     await pooled.worker.terminate();
     await pooled.exited;
   }
@@ -301,20 +316,69 @@ function generationOf(buildDir: string, manifest: BuildManifest, id: number, ext
   return { id, bundlePath: resolve(buildDir, manifest.bundle), routesJson: JSON.stringify(manifest.routes), extensions };
 }
 
-/** Extensions for a new build: the loaded ones when the build registers the same, else a fresh load. */
+/** A native library's identity on disk: a rebuild gives it a new size, mtime or inode (cargo
+ * links a new file). Not a content hash: that would read every library on every app rebuild,
+ * and a rebuild with identical bytes only costs a harmless in-place reload. */
+function libraryFingerprint(spec: ExtensionSpec): string | null {
+  try {
+    const stat = statSync(spec.library, { bigint: true });
+    return `${stat.size}:${stat.mtimeNs}:${stat.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/** Extensions for a new build: the loaded ones when the build registers the same, else a fresh
+ * load. A native extension whose library changed on disk is reloaded in place (`extReload`):
+ * workers move to the new build without a restart, and generations started afterwards bind its
+ * new function list. */
 class ExtensionSet {
   private key = "[]";
+  private fingerprints: (string | null)[] = [];
   bound: BoundExtension[] = [];
 
-  constructor(private readonly native: Native) {}
+  constructor(
+    private readonly native: Native,
+    private readonly dataDir: string,
+    private readonly log: (line: string) => void,
+  ) {}
 
   use(specs: readonly ExtensionSpec[] | undefined): { bound: BoundExtension[]; previous: BoundExtension[] } {
     const key = JSON.stringify(specs ?? []);
-    if (key === this.key) return { bound: this.bound, previous: [] };
+    if (key === this.key) {
+      this.reloadChangedLibraries(specs ?? []);
+      return { bound: this.bound, previous: [] };
+    }
     const previous = this.bound;
-    this.bound = loadExtensions(this.native, specs ?? []);
+    this.bound = loadExtensions(this.native, specs ?? [], this.dataDir);
+    this.fingerprints = (specs ?? []).map(libraryFingerprint);
     this.key = key;
     return { bound: this.bound, previous };
+  }
+
+  /** Same specs, rebuilt libraries: swap each changed native build in place. A failure leaves
+   * that extension's previous build serving and fails the reload with the cause. */
+  private reloadChangedLibraries(specs: readonly ExtensionSpec[]) {
+    specs.forEach((spec, index) => {
+      const fingerprint = libraryFingerprint(spec);
+      if (spec.kind !== "native" || fingerprint === this.fingerprints[index]) return;
+      const started = performance.now();
+      let info;
+      try {
+        info = this.native.extReload(this.bound[index]!.id, spec.library, this.dataDir);
+      } catch (err) {
+        throw new TitanHostError(
+          `extension ${spec.name} (t.${spec.namespace}) could not be reloaded in place: ${(err as Error).message}; its previous build keeps serving`,
+          "fix the extension and build it again (`titan build ext`)",
+        );
+      }
+      const ms = performance.now() - started;
+      this.fingerprints[index] = fingerprint;
+      // A new array: generations already running keep the list they were started with.
+      const functions = info.functions.map((f) => ({ name: f.name, arity: f.arity }));
+      this.bound = this.bound.map((bound, i) => (i === index ? { ...bound, functions } : bound));
+      this.log(`extension ${spec.name} reloaded in place in ${ms.toFixed(1)} ms`);
+    });
   }
 
   /** Lets the process unload extensions no generation uses; each unloads once its workers stop. */
@@ -344,7 +408,7 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
     throw err;
   }
   const pool = new WorkerPool(native, bound.id, config, engines, options.dev ?? false, log);
-  const extensions = new ExtensionSet(native);
+  const extensions = new ExtensionSet(native, resolve(options.dataDir ?? options.buildDir), log);
   let generations = 1;
   try {
     const { bound: loaded } = extensions.use(manifest.extensions);

@@ -32,15 +32,19 @@ export interface ResolvedConfig {
   db?: { path?: string };
 }
 
-/** A native extension the app registered (`extensions` in titan.config.json), resolved by the
- * build: the runtime loads `library` once per process and binds its functions as `t.<namespace>`. */
+/** An extension the app registered (`extensions` in titan.config.json), resolved by the build:
+ * the runtime loads `library` once per process (a Node-API addon: once per worker isolate) and
+ * binds its functions as `t.<namespace>`. */
 export interface ExtensionSpec {
   name: string;
   namespace: string;
-  /** `native`: built with titan-ext (the ABI). `classic`: Titan Planet's plain C functions. */
-  kind: "native" | "classic";
-  /** Absolute path of the built library. */
+  /** `native`: built with titan-ext (the ABI). `classic`: Titan Planet's plain C functions.
+   * `napi`: a Node-API addon (napi-rs, neon), loaded in each worker, its exports bound as is. */
+  kind: "native" | "classic" | "napi";
+  /** Absolute path of the built library (for `napi`, the `.node` addon). */
   library: string;
+  /** `napi` only: a hash of the addon's content, so a rebuilt addon is a different spec. */
+  addonHash?: string;
   /** Absolute path of the optional JS entry, run with `t` in scope after the natives are bound. */
   entry: string | null;
   /** The `config` object given to the extension's init. */

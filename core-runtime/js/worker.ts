@@ -11,7 +11,8 @@ import { installEngines } from "./engines.js";
 import { clock32 } from "./clock.js";
 import { BodyKind, Slot, TitanRequest, pairsToFields, type RawRequest } from "./request.js";
 import { createLogger, parseLogLevel, type LogContext } from "./log.js";
-import { ActionResultError, errorWire, responses, toWire, type WireResponse } from "./response.js";
+import { ActionResultError, errorWire, toWire, type WireResponse } from "./response.js";
+import { installGlobals } from "./isolate.js";
 
 export interface WorkerData {
   serverId: number;
@@ -23,7 +24,8 @@ export interface WorkerData {
   engines: BoundExtension[];
   bodyLimit: number;
   dev: boolean;
-  /** [0]: when the current action started (`clock32`, 0 = idle); read by the host's watchdog. */
+  /** [0]: when the current action started (`clock32`, 0 = idle); read by the host's watchdog.
+   * [1], [2]: Node-API addon calls in progress, and the host's request to stop them (addons.ts). */
   busy: SharedArrayBuffer;
   epoch: number;
 }
@@ -38,22 +40,6 @@ process.setSourceMapsEnabled(true);
 
 const logContext: LogContext = { base: { worker: data.slot } };
 const log = createLogger(logContext, parseLogLevel(process.env.TITAN_LOG_LEVEL, data.dev ? "debug" : "info"));
-
-function installGlobals() {
-  const g = globalThis as Record<string, unknown>;
-  g.t = { log, response: responses };
-  g.defineAction = (action: unknown) => {
-    if (typeof action !== "function") {
-      throw new TypeError(`defineAction expects a function (req) => response, got ${typeof action}`);
-    }
-    return action;
-  };
-  // console.* from actions become structured lines carrying the request id, written synchronously.
-  console.log = console.info = (...args: unknown[]) => log(...args);
-  console.debug = (...args: unknown[]) => log.debug(args.map(String).join(" "));
-  console.warn = (...args: unknown[]) => log.warn(args.map(String).join(" "));
-  console.error = (...args: unknown[]) => log.error(args.map(String).join(" "));
-}
 
 async function loadActions(): Promise<Record<string, Action>> {
   const bundle = (await import(pathToFileURL(data.bundlePath).href)) as { actions?: Record<string, Action> };
@@ -128,11 +114,10 @@ function serve(actions: Record<string, Action>, native: ReturnType<typeof loadNa
 }
 
 try {
-  installGlobals();
+  const t = installGlobals(log);
   const native = loadNative();
-  const t = (globalThis as unknown as { t: Record<string, unknown> }).t;
   installEngines(native, data.engines, data.slot, t);
-  bindExtensions(native, data.extensions, data.slot, t);
+  bindExtensions(native, data.extensions, data.slot, t, new Int32Array(data.busy));
   const actions = await loadActions();
   native.workerStart(data.serverId, data.slot, data.routesJson, { bodyLimit: data.bodyLimit });
   port.postMessage({ type: "ready" } satisfies WorkerMessage);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { CliError } from "../errors.js";
-import { libraryFor, parseExtensionManifest } from "./manifest.js";
+import { addonFor, libraryFor, parseExtensionManifest } from "./manifest.js";
 
 /** The part of the core addon (`@titan/core/native`) the CLI uses outside a running server. */
 export interface CoreAddon {
@@ -44,7 +44,7 @@ export interface ExtensionReport {
   /** null when the manifest could not be read. */
   name: string | null;
   namespace: string | null;
-  kind: "native" | "classic" | null;
+  kind: "native" | "classic" | "napi" | null;
   /** The library for this platform, absolute; null when the manifest names none. */
   library: string | null;
   built: boolean;
@@ -73,6 +73,10 @@ export function inspectExtension(appDir: string, entryPath: string, options: { a
       report.kind = "classic";
       report.namespace = parsed.manifest.name;
       report.library = path.resolve(dir, parsed.manifest.native.path);
+    } else if (parsed.form === "napi") {
+      report.kind = "napi";
+      report.namespace = parsed.manifest.namespace ?? parsed.manifest.name.replace(/-/g, "_");
+      report.library = path.resolve(dir, addonFor(parsed.manifest, file));
     } else {
       report.kind = "native";
       report.namespace = parsed.manifest.namespace ?? parsed.manifest.name.replace(/-/g, "_");
@@ -89,8 +93,8 @@ export function inspectExtension(appDir: string, entryPath: string, options: { a
     report.problem = { message: `extension ${report.name}: its library ${report.library} is not built`, hint: buildHint(dir, report.kind) };
     return report;
   }
-  if (report.kind === "classic") {
-    report.abi = { status: "skipped", reason: "classic extensions have no Titan ABI handshake" };
+  if (report.kind === "classic" || report.kind === "napi") {
+    report.abi = { status: "skipped", reason: `${report.kind === "napi" ? "Node-API addons" : "classic extensions"} have no Titan ABI handshake` };
     return report;
   }
   if (options.abiCheck === false) {
@@ -119,6 +123,7 @@ export function buildCommandFor(extDir: string): string {
   return `\`titan build ext --cwd ${relative}\``;
 }
 
-function buildHint(extDir: string, kind: "native" | "classic" | null): string {
+function buildHint(extDir: string, kind: ExtensionReport["kind"]): string {
+  if (kind === "napi") return `build it: ${buildCommandFor(extDir)}`;
   return kind === "classic" ? `build it with its own build steps (in ${extDir})` : `build it: ${buildCommandFor(extDir)} (or \`cargo build --release\` in ${extDir})`;
 }

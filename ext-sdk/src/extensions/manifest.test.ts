@@ -79,3 +79,44 @@ describe("resolving an app's extensions", () => {
     assert.match(spec?.manifest ?? "", /"symbol":"f"/);
   });
 });
+
+describe("Node-API addon manifests (kind napi)", () => {
+  const app = mkdtempSync(path.join(tmpdir(), "titan-app-"));
+  const napi = (node: unknown, extra: Record<string, unknown> = {}) => ({ name: "hasher", kind: "napi", node, ...extra });
+
+  test("are told apart by their kind, built or not yet", () => {
+    const fresh = parseExtensionManifest(JSON.stringify(napi({ toolchain: "neon", types: "addon.d.ts" })), "t.json");
+    assert.equal(fresh.form, "napi");
+    const built = parseExtensionManifest(JSON.stringify(napi({ toolchain: "napi-rs", addon: { [PLATFORM_KEY]: "native/x.node" } })), "t.json");
+    assert.equal(built.form, "napi");
+  });
+
+  test("a wrong or missing toolchain, a mistyped field and a missing node name the field and the fix", () => {
+    assert.throws(() => parseExtensionManifest(JSON.stringify(napi({ toolchain: "cmake-js" })), "t.json"), cliError(/`node\.toolchain`: .*"toolchain": "napi-rs" or "toolchain": "neon"/));
+    assert.throws(() => parseExtensionManifest(JSON.stringify(napi({})), "t.json"), cliError(/`node\.toolchain`: /));
+    assert.throws(() => parseExtensionManifest(JSON.stringify(napi({ toolchain: "neon", adon: "x.node" })), "t.json"), cliError(/`node`: Unrecognized key: "adon" — "node" takes "toolchain"/));
+    assert.throws(() => parseExtensionManifest(JSON.stringify({ name: "hasher", kind: "napi" }), "t.json"), cliError(/`node`: .*"node" takes "toolchain"/));
+    assert.throws(() => parseExtensionManifest(JSON.stringify({ name: "hasher", kind: "nap", native: { library: "a.so" } }), "t.json"), cliError(/`kind`: .*use "kind": "napi" for a Node-API addon/));
+  });
+
+  test("resolve to the addon's path and content hash, which a rebuild changes", () => {
+    const dir = extensionDir(napi({ toolchain: "napi-rs", addon: { [PLATFORM_KEY]: "native/hasher.node" } }, { namespace: "hash", entry: "index.js" }), "native/hasher.node");
+    writeFileSync(path.join(dir, "index.js"), "");
+    writeFileSync(path.join(dir, "native/hasher.node"), "build one");
+    const [first] = resolveExtensions(app, [{ path: dir, config: { key: "v" } }]);
+    assert.deepEqual({ ...first, addonHash: undefined }, {
+      name: "hasher", namespace: "hash", kind: "napi", library: path.join(dir, "native/hasher.node"), addonHash: undefined, entry: path.join(dir, "index.js"), config: { key: "v" },
+    });
+    assert.match(first?.addonHash ?? "", /^[0-9a-f]{16}$/);
+    writeFileSync(path.join(dir, "native/hasher.node"), "build two");
+    const [second] = resolveExtensions(app, [{ path: dir }]);
+    assert.notEqual(second?.addonHash, first?.addonHash);
+  });
+
+  test("an addon never built, or missing, says to build it", () => {
+    const fresh = extensionDir(napi({ toolchain: "neon" }));
+    assert.throws(() => resolveExtensions(app, [{ path: fresh }]), cliError(new RegExp(`node\\.addon\` has no build for ${PLATFORM_KEY} \\(it was never built\\)`), /titan build ext/));
+    const gone = extensionDir(napi({ toolchain: "neon", addon: "native/gone.node" }));
+    assert.throws(() => resolveExtensions(app, [{ path: gone }]), cliError(/its addon .*gone\.node is not built/, /`titan build ext` in /));
+  });
+});

@@ -1,7 +1,9 @@
 // An extension's manifest, `titan.json`, checked with zod (the Rust core checks the same rules
-// with serde when it loads one): Titan's own form (`native.library`) and Titan Planet's classic
-// form (`native.path` + `native.functions`). Problems name the field and the fix.
+// with serde when it loads one): Titan's own form (`native.library`), a Node-API addon
+// (`"kind": "napi"` + `node.addon`) and Titan Planet's classic form (`native.path` +
+// `native.functions`). Problems name the field and the fix.
 
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
@@ -41,9 +43,38 @@ export const classicManifestSchema = z.object({
   }),
 });
 
+/** The toolchains `titan build ext` drives for a Node-API addon. */
+const NAPI_TOOLCHAINS = ["napi-rs", "neon"] as const;
+
+/**
+ * A Node-API addon (napi-rs or neon), loaded in every worker isolate (DESIGN.md, kind `napi`).
+ * `node.addon` has the same shapes as `native.library`: one path, or one per platform, which
+ * `titan build ext` records; it may be absent before the first build.
+ */
+export const napiManifestSchema = z.object({
+  $schema: z.string().optional(),
+  name: z.string().min(1),
+  version: z.string().optional(),
+  description: z.string().optional(),
+  kind: z.literal("napi"),
+  namespace: identifier.optional(),
+  entry: z.string().min(1).optional(),
+  node: z.strictObject({
+    toolchain: z.enum(NAPI_TOOLCHAINS),
+    addon: z.union([z.string().min(1), z.record(z.string(), z.string().min(1))]).optional(),
+    /** Declarations of the addon's exports (`export declare function ...`), written by hand:
+     * required in practice for neon, which has no type generator; overrides napi-rs's. */
+    types: z.string().min(1).optional(),
+  }),
+});
+
 export type NativeManifest = z.infer<typeof nativeManifestSchema>;
 export type ClassicManifest = z.infer<typeof classicManifestSchema>;
-export type ExtensionManifest = { form: "native"; manifest: NativeManifest } | { form: "classic"; manifest: ClassicManifest };
+export type NapiManifest = z.infer<typeof napiManifestSchema>;
+export type ExtensionManifest =
+  | { form: "native"; manifest: NativeManifest }
+  | { form: "classic"; manifest: ClassicManifest }
+  | { form: "napi"; manifest: NapiManifest };
 
 const FIXES: Record<string, string> = {
   name: 'name the extension, e.g. "name": "mydb"',
@@ -51,6 +82,11 @@ const FIXES: Record<string, string> = {
   "native.library": 'give the built library\'s path, e.g. "library": "target/release/libmydb.so"',
   namespace: 'a JS identifier for t.<namespace>, e.g. "mydb"',
   "native.path": 'give the built library\'s path, e.g. "path": "native/libext.so"',
+  node: '"node" takes "toolchain" ("napi-rs" or "neon"), "addon" and "types", e.g. "node": { "toolchain": "napi-rs" }',
+  "node.toolchain": 'say how the addon is built: "toolchain": "napi-rs" or "toolchain": "neon"',
+  "node.addon": '`titan build ext` records it; or give the built addon\'s path, e.g. "addon": { "linux-x64": "native/linux-x64/myaddon.node" }',
+  "node.types": 'the path of a hand-written .d.ts declaring the addon\'s exports, e.g. "types": "addon.d.ts"',
+  kind: 'use "kind": "napi" for a Node-API addon, "native" (or leave it out) for a titan-ext library',
 };
 
 /** Parses and checks a manifest's text; `file` names it in errors. */
@@ -61,8 +97,8 @@ export function parseExtensionManifest(text: string, file: string): ExtensionMan
   } catch (error) {
     throw new CliError(`${file} is not valid JSON: ${(error as Error).message}`, { hint: "fix the syntax, then build again" });
   }
-  const isClassic = typeof raw === "object" && raw !== null && typeof (raw as { native?: { functions?: unknown } }).native?.functions === "object";
-  const result = isClassic ? classicManifestSchema.safeParse(raw) : nativeManifestSchema.safeParse(raw);
+  const form = manifestForm(raw);
+  const result = form === "napi" ? napiManifestSchema.safeParse(raw) : form === "classic" ? classicManifestSchema.safeParse(raw) : nativeManifestSchema.safeParse(raw);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const field = issue.path.join(".") || "(file)";
@@ -71,7 +107,15 @@ export function parseExtensionManifest(text: string, file: string): ExtensionMan
     });
     throw new CliError(`${file} is not a valid extension manifest`, { details: lines, hint: lines[0] });
   }
-  return isClassic ? { form: "classic", manifest: result.data as ClassicManifest } : { form: "native", manifest: result.data as NativeManifest };
+  return { form, manifest: result.data } as ExtensionManifest;
+}
+
+/** Which form a parsed titan.json claims: `"kind": "napi"`, classic (`native.functions`), or native. */
+function manifestForm(raw: unknown): ExtensionManifest["form"] {
+  if (typeof raw !== "object" || raw === null) return "native";
+  const object = raw as { kind?: unknown; native?: { functions?: unknown } };
+  if (object.kind === "napi") return "napi";
+  return typeof object.native?.functions === "object" ? "classic" : "native";
 }
 
 /** The library for this platform, from `native.library` (a path, or paths per platform). */
@@ -85,6 +129,25 @@ export function libraryFor(manifest: NativeManifest, file: string): string {
     });
   }
   return forHere;
+}
+
+/** The addon for this platform, from `node.addon` (a path, or paths per platform). */
+export function addonFor(manifest: NapiManifest, file: string): string {
+  const addon = manifest.node.addon;
+  if (typeof addon === "string") return addon;
+  const forHere = addon?.[PLATFORM_KEY];
+  if (!forHere) {
+    const built = addon ? Object.keys(addon) : [];
+    throw new CliError(`${file}: \`node.addon\` has no build for ${PLATFORM_KEY} (${built.length > 0 ? `it has ${built.join(", ")}` : "it was never built"})`, {
+      hint: "build the addon on this machine (`titan build ext`), which records it for this platform",
+    });
+  }
+  return forHere;
+}
+
+/** A short content hash: the same bytes give the same name, a rebuild gives a new one. */
+export function contentHash(file: string): string {
+  return createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 16);
 }
 
 function claimNamespace(namespaces: Map<string, string>, namespace: string, name: string) {
@@ -109,6 +172,24 @@ function resolveClassic(manifest: ClassicManifest, text: string, dir: string, fi
   return { name: manifest.name, namespace: manifest.name, kind: "classic", library, entry: main, config: null, manifest: text };
 }
 
+/** A Node-API addon: loaded in each worker isolate from a copy named by its content hash. */
+function resolveNapi(manifest: NapiManifest, dir: string, file: string, config: unknown, namespaces: Map<string, string>): ExtensionSpec {
+  const namespace = manifest.namespace ?? manifest.name.replace(/-/g, "_");
+  const addon = path.resolve(dir, addonFor(manifest, file));
+  if (!existsSync(addon)) {
+    throw new CliError(`extension ${manifest.name}: its addon ${addon} is not built`, {
+      hint: `build it: \`titan build ext\` in ${dir}, then build the app again`,
+    });
+  }
+  claimNamespace(namespaces, namespace, manifest.name);
+  const entryFile = manifest.entry ? path.resolve(dir, manifest.entry) : null;
+  if (entryFile && !existsSync(entryFile)) {
+    throw new CliError(`extension ${manifest.name}: its entry ${entryFile} does not exist`, { hint: 'fix "entry" in its titan.json, or remove it' });
+  }
+  // The hash makes a rebuilt addon a different spec, so a reload loads it instead of reusing the old one.
+  return { name: manifest.name, namespace, kind: "napi", library: addon, addonHash: contentHash(addon), entry: entryFile, config };
+}
+
 /** Resolves the app's `extensions` entries into what the runtime loads. */
 export function resolveExtensions(appDir: string, entries: readonly { path: string; config?: unknown }[]): ExtensionSpec[] {
   const specs: ExtensionSpec[] = [];
@@ -125,6 +206,10 @@ export function resolveExtensions(appDir: string, entries: readonly { path: stri
     const parsed = parseExtensionManifest(text, file);
     if (parsed.form === "classic") {
       specs.push(resolveClassic(parsed.manifest, text, dir, file, namespaces));
+      continue;
+    }
+    if (parsed.form === "napi") {
+      specs.push(resolveNapi(parsed.manifest, dir, file, entry.config ?? null, namespaces));
       continue;
     }
     const manifest = parsed.manifest;

@@ -26,3 +26,26 @@ export function markdownExtension(dir: string): string {
   return dir;
 }
 
+
+/** A minimal native extension crate of its own (empty [workspace]) in `dir`: `t.<name>` with the
+ * given Rust functions; builds share the repo's target dir so dependencies compile once. */
+export function writeCrateExtension(dir: string, name: string, functions: string, functionNames: string[]): string {
+  mkdirSync(path.join(dir, "src"), { recursive: true });
+  const titanExt = path.join(REPO_ROOT, "ext-sdk", "crates", "titan-ext");
+  writeFileSync(
+    path.join(dir, "Cargo.toml"),
+    `[package]\nname = "${name}"\nversion = "0.1.0"\nedition = "2024"\npublish = false\n\n[lib]\ncrate-type = ["cdylib"]\n\n` +
+      `[dependencies]\ntitan-ext = { path = ${JSON.stringify(titanExt)} }\n\n[workspace]\n\n[profile.dev]\ndebug = "line-tables-only"\n`,
+  );
+  writeCrateFunctions(dir, functions, functionNames);
+  writeFileSync(path.join(dir, "titan.json"), `${JSON.stringify({ name, namespace: name, native: { library: {} } }, null, 2)}\n`);
+  return dir;
+}
+
+/** Rewrites the crate's src/lib.rs with these functions. */
+export function writeCrateFunctions(dir: string, functions: string, functionNames: string[]): void {
+  writeFileSync(path.join(dir, "src", "lib.rs"), `//! A test extension.\nuse titan_ext::function;\n\n${functions}\n\ntitan_ext::extension! { functions: [${functionNames.join(", ")}] }\n`);
+}
+
+/** The env a test sets so fixture crates build in the repo's target dir (deps compile once). */
+export const SHARED_TARGET_DIR = path.join(REPO_ROOT, "target");

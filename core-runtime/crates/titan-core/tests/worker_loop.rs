@@ -288,3 +288,55 @@ fn a_draining_worker_hands_its_keep_alive_connections_to_a_serving_one() {
     control.shutdown();
     new.join().unwrap();
 }
+
+/// What the extension-sync test's worker did, in order.
+#[derive(Debug, PartialEq)]
+enum Step {
+    Hook(thread::ThreadId),
+    ActionStarted,
+    ActionEnded,
+}
+
+#[test]
+fn a_waiting_worker_runs_its_extension_sync_hook_on_its_thread_and_a_busy_one_after_its_action() {
+    let control = bind();
+    let addr = control.local_addr();
+    let (steps_tx, steps) = mpsc::channel();
+    let (ready_tx, ready) = mpsc::channel();
+    let worker_control = control.clone();
+    let worker = thread::spawn(move || {
+        let routes = Arc::new(RouteTable::from_json(ROUTES).unwrap());
+        let mut worker = WorkerLoop::new(worker_control, 1, routes, WorkerOptions::default()).unwrap();
+        let hook_steps = steps_tx.clone();
+        worker.on_extension_sync(Box::new(move || hook_steps.send(Step::Hook(thread::current().id())).unwrap()));
+        ready_tx.send(thread::current().id()).unwrap();
+        while let Some(request) = worker.next_request() {
+            steps_tx.send(Step::ActionStarted).unwrap();
+            if let Some((_, ParamValue::Number(ms))) = request.params.first() {
+                thread::sleep(Duration::from_millis(*ms as u64));
+            }
+            steps_tx.send(Step::ActionEnded).unwrap();
+            worker.respond(build_response(200, None, &[], Bytes::from_static(b"done")).unwrap());
+        }
+    });
+    let worker_thread = ready.recv_timeout(Duration::from_secs(10)).unwrap();
+    let next = || steps.recv_timeout(Duration::from_secs(10)).unwrap();
+
+    // Waiting for requests: woken, it runs the hook on its own thread and keeps serving.
+    control.wake_for_extension_sync();
+    assert_eq!(next(), Step::Hook(worker_thread));
+    assert_eq!(get(addr, "/users/0").body, "done");
+    assert_eq!((next(), next()), (Step::ActionStarted, Step::ActionEnded));
+
+    // Running an action: the wake-up is kept, and the hook runs once the action is over.
+    let slow = thread::spawn(move || get(addr, "/slow/200"));
+    assert_eq!(next(), Step::ActionStarted);
+    control.wake_for_extension_sync();
+    assert_eq!(next(), Step::ActionEnded);
+    assert_eq!(next(), Step::Hook(worker_thread));
+    assert_eq!(slow.join().unwrap().body, "done");
+
+    control.shutdown();
+    worker.join().unwrap();
+    assert!(steps.try_recv().is_err(), "one wake-up, one hook run");
+}

@@ -1,8 +1,12 @@
 //! Native extensions as JS sees them. The main thread loads an extension once per process
-//! (`extLoad`); each worker attaches to it on its own thread (`extAttach`, running
-//! `worker_init`) and calls it with `extCall(handle, index, ...args)`, which converts JS values
-//! straight into ABI values: numbers and booleans by value, strings into a per-thread scratch
-//! buffer, bytes borrowed from the typed array (no copy), objects and arrays as JSON text.
+//! (`extLoad`) and may swap its build in place (`extReload`); each worker attaches to it on its
+//! own thread (`extAttach`, running `worker_init`) and binds one native JS function per
+//! extension function (`extBind`), which converts JS values straight into ABI values: numbers
+//! and booleans by value, strings into a per-attachment scratch buffer, bytes borrowed from the
+//! typed array (no copy), objects and arrays as JSON text.
+//!
+//! After a reload, every bound function reaches the new build: the worker moves at its next call
+//! (titan-core's `WorkerAttachment`), when its server loop is woken for it, or on `extSync()`.
 
 use std::cell::RefCell;
 use std::ptr;
@@ -11,7 +15,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use napi::bindgen_prelude::{FromNapiValue, Unknown};
 use napi::{Env, Error, Result, Status, sys};
 use napi_derive::napi;
-use titan_core::ext::{CallArgs, ClassicExtension, ExtensionManifest, LoadedExtension, ValueView, WorkerAttachment};
+use titan_core::ext::{CallArgs, ClassicExtension, ExtensionManifest, InitOptions, LoadedExtension, ValueView, WorkerAttachment};
 
 /// A loaded extension of either kind.
 #[derive(Clone)]
@@ -36,11 +40,21 @@ impl Attached {
         }
     }
 
-    /// (name, arity) of function `index`, borrowed: the name is only needed for errors.
-    fn function(&self, index: usize) -> Option<(&str, u32)> {
+    /// `(name, arity, slot)` of every function, as `extBind` binds them (after moving to the
+    /// newest build, for a native extension).
+    fn functions(&self) -> Vec<(String, u32, u32)> {
         match self {
-            Self::Native(a) => a.extension().functions().get(index).map(|f| (f.name.as_str(), f.arity)),
-            Self::Classic(c) => c.functions().nth(index),
+            Self::Native(a) => a.functions().into_iter().map(|f| (f.name, f.arity, f.slot)).collect(),
+            Self::Classic(c) => c.functions().enumerate().map(|(index, (name, arity))| (name.to_owned(), arity, index as u32)).collect(),
+        }
+    }
+
+    /// Whether this is this thread's attachment to `extension`.
+    fn is_attachment_of(&self, extension: &Loaded) -> bool {
+        match (self, extension) {
+            (Self::Native(a), Loaded::Native(n)) => Arc::ptr_eq(a.extension(), n),
+            (Self::Classic(a), Loaded::Classic(c)) => Arc::ptr_eq(a, c),
+            _ => false,
         }
     }
 }
@@ -51,11 +65,11 @@ struct AttachedEntry {
     scratch: RefCell<Vec<Vec<u8>>>,
 }
 
-/// What a bound JS function's data pointer points at.
+/// What a bound JS function's data pointer points at. `slot` names the function across
+/// reloads; its arity is the one of the build the worker is on at each call.
 struct BoundFunction {
     entry: *const AttachedEntry,
-    index: u32,
-    arity: u32,
+    slot: u32,
 }
 
 /// Process-wide: every isolate calls the same loaded library. Index = id - 1.
@@ -139,13 +153,55 @@ pub fn ext_inspect(library_path: String) -> Result<ExtensionInfo> {
     })
 }
 
+fn init_options(config_json: Option<String>, data_dir: Option<String>) -> InitOptions {
+    InitOptions { config_json: config_json.unwrap_or_else(|| "null".into()), data_dir }
+}
+
 /// Loads (dlopen, handshake, init with `configJson`) a native extension for the whole process.
+/// `dataDir` is the app's data directory, handed to the extension in the host table.
 #[napi]
-pub fn ext_load(library_path: String, config_json: Option<String>) -> Result<ExtensionInfo> {
-    let config = config_json.unwrap_or_else(|| "null".into());
-    let extension = LoadedExtension::open(std::path::Path::new(&library_path), &config)
+pub fn ext_load(library_path: String, config_json: Option<String>, data_dir: Option<String>) -> Result<ExtensionInfo> {
+    let extension = LoadedExtension::open(std::path::Path::new(&library_path), init_options(config_json, data_dir))
         .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
-    Ok(native_info(extension))
+    let id = register(Loaded::Native(extension.clone()));
+    Ok(native_info(id, &extension))
+}
+
+/// Swaps the build of loaded extension `id` for the library at `libraryPath`, in place: the new
+/// build is loaded from a private copy and initialized with the same config (and `dataDir` when
+/// given, else the previous one); every bound function then calls it, and each worker moves to
+/// it on its own thread (at its next call, or at once when it is waiting for requests). The old
+/// build unloads when its last worker has moved. On any failure the old build keeps serving and
+/// the error names the cause. Returns the extension as the new build declares it (same id).
+#[napi]
+pub fn ext_reload(id: u32, library_path: String, data_dir: Option<String>) -> Result<ExtensionInfo> {
+    let extension = match loaded(id)? {
+        Loaded::Native(native) => native,
+        Loaded::Classic(classic) => {
+            return Err(Error::new(Status::InvalidArg, format!("extension `{}` is a classic Titan Planet extension, which cannot be reloaded in place: load the new build with extLoadClassic", classic.name())));
+        }
+    };
+    extension.reload(std::path::Path::new(&library_path), data_dir).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    // Idle server workers move now rather than at their next call.
+    crate::wake_workers_for_extension_sync();
+    Ok(native_info(id, &extension))
+}
+
+/// Moves every extension this worker thread is attached to onto its newest build (for isolates
+/// that are not server workers, such as the harness's, which wait on their event loop). Returns
+/// how many moved. A worker also moves by itself at its next call.
+#[napi]
+pub fn ext_sync() -> u32 {
+    sync_this_thread()
+}
+
+/// See `extSync`; also the server worker's hook when the main thread wakes it after a reload.
+pub(crate) fn sync_this_thread() -> u32 {
+    ATTACHED.with(|attached| {
+        let attached = attached.borrow();
+        // A failed move is logged as the extension's and leaves that worker on its build.
+        attached.iter().filter(|entry| matches!(&entry.attached, Attached::Native(a) if a.sync().unwrap_or(false))).count() as u32
+    })
 }
 
 /// Titan's built-in engines: native extensions on the same ABI, linked into the core.
@@ -157,29 +213,23 @@ const BUILTINS: &[(&str, StaticEntry)] = &[
     ("db", titan_engine_db::db_extension),
 ];
 
-/// Loads a built-in engine (`fetch`, `jwt`, `password`, `db`) with its config: the same
-/// handshake, init and calls as a user extension.
+/// Loads a built-in engine (`fetch`, `jwt`, `password`, `db`) with its config and the app's data
+/// directory: the same handshake, init and calls as a user extension.
 #[napi]
-pub fn ext_load_builtin(name: String, config_json: Option<String>) -> Result<ExtensionInfo> {
+pub fn ext_load_builtin(name: String, config_json: Option<String>, data_dir: Option<String>) -> Result<ExtensionInfo> {
     let (_, descriptor) = BUILTINS
         .iter()
         .find(|(builtin, _)| *builtin == name)
         .ok_or_else(|| Error::new(Status::InvalidArg, format!("no built-in engine `{name}`")))?;
-    let config = config_json.unwrap_or_else(|| "null".into());
-    let extension = LoadedExtension::from_static(*descriptor, &format!("built-in engine {name}"), &config)
+    let extension = LoadedExtension::from_static(*descriptor, &format!("built-in engine {name}"), init_options(config_json, data_dir))
         .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
-    Ok(native_info(extension))
+    let id = register(Loaded::Native(extension.clone()));
+    Ok(native_info(id, &extension))
 }
 
-fn native_info(extension: Arc<LoadedExtension>) -> ExtensionInfo {
-    let functions = extension
-        .functions()
-        .iter()
-        .map(|f| ExtensionFunction { name: f.name.clone(), arity: f.arity, signature: f.signature.clone() })
-        .collect();
-    let (name, version, sdk_version) = (extension.name().to_owned(), extension.version().to_owned(), extension.sdk_version().to_owned());
-    let id = register(Loaded::Native(extension));
-    ExtensionInfo { id, name, version, sdk_version, functions }
+fn native_info(id: u32, extension: &LoadedExtension) -> ExtensionInfo {
+    let functions = extension.functions().into_iter().map(|f| ExtensionFunction { name: f.name, arity: f.arity, signature: f.signature }).collect();
+    ExtensionInfo { id, name: extension.name().to_owned(), version: extension.version(), sdk_version: extension.sdk_version(), functions }
 }
 
 /// Loads a classic Titan Planet extension from its `titan.json` text (checked with the Rust
@@ -207,17 +257,33 @@ pub fn ext_release(id: u32) {
     }
 }
 
-/// Attaches this worker thread to a loaded extension (runs `worker_init` here); returns the
-/// handle `extCall` takes.
-#[napi]
-pub fn ext_attach(env: Env, id: u32, worker_id: u32) -> Result<u32> {
-    let extension = EXTENSIONS
+fn loaded(id: u32) -> Result<Loaded> {
+    EXTENSIONS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get((id as usize).wrapping_sub(1))
         .cloned()
         .flatten()
-        .ok_or_else(|| Error::new(Status::InvalidArg, format!("no loaded extension with id {id}")))?;
+        .ok_or_else(|| Error::new(Status::InvalidArg, format!("no loaded extension with id {id}")))
+}
+
+/// Attaches this worker thread to a loaded extension (runs `worker_init` here); returns the
+/// handle `extBind` takes. Attaching again to the same extension on the same thread returns the
+/// same handle (after moving it to the newest build): a worker has one state per extension, and
+/// rebinding `t.<namespace>` after a reload is `extAttach` + `extBind` again.
+#[napi]
+pub fn ext_attach(env: Env, id: u32, worker_id: u32) -> Result<u32> {
+    let extension = loaded(id)?;
+    let existing = ATTACHED.with(|attached| attached.borrow().iter().position(|entry| entry.attached.is_attachment_of(&extension)));
+    if let Some(handle) = existing {
+        ATTACHED.with(|attached| {
+            if let Attached::Native(native) = &attached.borrow()[handle].attached {
+                // A failure is logged; the worker stays on the build it has.
+                let _ = native.sync();
+            }
+        });
+        return Ok(handle as u32);
+    }
     let attachment = match extension {
         Loaded::Native(native) => Attached::Native(native.attach_worker(worker_id).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?),
         Loaded::Classic(classic) => Attached::Classic(classic),
@@ -428,16 +494,13 @@ const MAX_ARITY: usize = 32;
 #[napi(ts_return_type = "Record<string, (...args: unknown[]) => unknown>")]
 pub fn ext_bind<'env>(env: &'env Env, handle: u32) -> Result<Unknown<'env>> {
     let raw_env = env.raw();
-    let (entry, functions): (*const AttachedEntry, Vec<(String, u32)>) = ATTACHED.with(|attached| {
+    let (entry, functions): (*const AttachedEntry, Vec<(String, u32, u32)>) = ATTACHED.with(|attached| {
         let attached = attached.borrow();
         let entry = attached.get(handle as usize).ok_or_else(|| Error::new(Status::InvalidArg, format!("no extension attached with handle {handle}")))?;
         let attachment = &entry.attached;
-        let mut list = Vec::new();
-        while let Some((name, arity)) = attachment.function(list.len()) {
-            if arity as usize > MAX_ARITY {
-                return Err(Error::new(Status::InvalidArg, format!("{}.{name}: more than {MAX_ARITY} parameters is not supported", attachment.name())));
-            }
-            list.push((name.to_owned(), arity));
+        let list = attachment.functions();
+        if let Some((name, _, _)) = list.iter().find(|(_, arity, _)| *arity as usize > MAX_ARITY) {
+            return Err(Error::new(Status::InvalidArg, format!("{}.{name}: more than {MAX_ARITY} parameters is not supported", attachment.name())));
         }
         Ok((&**entry as *const AttachedEntry, list))
     })?;
@@ -445,9 +508,9 @@ pub fn ext_bind<'env>(env: &'env Env, handle: u32) -> Result<Unknown<'env>> {
     // SAFETY: plain Node-API calls on this call's env.
     unsafe {
         check(sys::napi_create_object(raw_env, &mut object), "creating an object")?;
-        for (index, (name, arity)) in functions.iter().enumerate() {
+        for (name, _, slot) in &functions {
             let mut function = ptr::null_mut();
-            let bound = Box::new(BoundFunction { entry, index: index as u32, arity: *arity });
+            let bound = Box::new(BoundFunction { entry, slot: *slot });
             let data = (&*bound as *const BoundFunction).cast_mut().cast();
             BOUND.with(|b| b.borrow_mut().push(bound));
             check(sys::napi_create_function(raw_env, name.as_ptr().cast(), name.len() as isize, Some(native_function), data, &mut function), "creating a function")?;
@@ -464,20 +527,17 @@ unsafe extern "C" fn native_function(env: sys::napi_env, info: sys::napi_callbac
     let mut data = ptr::null_mut();
     let mut argc = 0usize;
     // SAFETY: a query for the data pointer only (no argument slots).
-    let mut status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), ptr::null_mut(), &mut data) };
-    // SAFETY: `data` is the BoundFunction `extBind` made for this function; it and its
-    // attachment live until this env's teardown, after which no JS calls it.
-    let bound = unsafe { &*(data as *const BoundFunction) };
-    let arity = bound.arity as usize;
-    let mut argv = [ptr::null_mut(); MAX_ARITY];
-    let mut wanted = arity;
-    if status == sys::Status::napi_ok && arity > 0 {
-        // SAFETY: `argv` has room for `wanted` ≤ MAX_ARITY values.
-        status = unsafe { sys::napi_get_cb_info(env, info, &mut wanted, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
-    }
-    // SAFETY: see above.
-    let entry = unsafe { &*bound.entry };
-    let outcome = if status == sys::Status::napi_ok { call(env, entry, bound.index, &argv[..arity]) } else { Err(Error::new(Status::GenericFailure, "reading the arguments failed")) };
+    let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), ptr::null_mut(), &mut data) };
+    let outcome = if status == sys::Status::napi_ok {
+        // SAFETY: `data` is the BoundFunction `extBind` made for this function; it and its
+        // attachment live until this env's teardown, after which no JS calls it.
+        let bound = unsafe { &*(data as *const BoundFunction) };
+        // SAFETY: see above.
+        let entry = unsafe { &*bound.entry };
+        call(env, info, entry, bound.slot)
+    } else {
+        Err(Error::new(Status::GenericFailure, "reading the arguments failed"))
+    };
     match outcome {
         Ok(value) => value,
         Err(error) => {
@@ -489,32 +549,75 @@ unsafe extern "C" fn native_function(env: sys::napi_env, info: sys::napi_callbac
     }
 }
 
-fn call(raw_env: sys::napi_env, entry: &AttachedEntry, index: u32, raw_args: &[sys::napi_value]) -> Result<sys::napi_value> {
-    let attachment = &entry.attached;
-    let (function, arity) = attachment
-        .function(index as usize)
-        .ok_or_else(|| Error::new(Status::InvalidArg, format!("{} has no function #{index}", attachment.name())))?;
-    let arity = (arity as usize).min(raw_args.len());
+/// The function a call goes to, resolved before its arguments are read (a reload may have
+/// changed its arity).
+enum Callee<'a> {
+    Native(titan_core::ext::CallTarget<'a>),
+    Classic { extension: &'a ClassicExtension, index: usize, name: &'a str, arity: u32 },
+}
+
+impl Callee<'_> {
+    fn arity(&self) -> usize {
+        match self {
+            Self::Native(target) => target.arity() as usize,
+            Self::Classic { arity, .. } => *arity as usize,
+        }
+    }
+
+    /// `<extension>.<function>`, for errors.
+    fn label(&self) -> String {
+        match self {
+            Self::Native(target) => format!("{}.{}", target.extension_name(), target.name()),
+            Self::Classic { extension, name, .. } => format!("{}.{name}", extension.name()),
+        }
+    }
+}
+
+// One path for both kinds, so the argument conversion (`push_arg`) has a single call site and
+// stays inlined: this is the per-call path `bench:ext` measures.
+fn call(env: sys::napi_env, info: sys::napi_callback_info, entry: &AttachedEntry, slot: u32) -> Result<sys::napi_value> {
     let failed = |e: titan_core::ext::CallError| Error::new(Status::GenericFailure, e.to_string());
-    let mut scratch = entry.scratch.borrow_mut();
+    // Held while arguments convert, and converting an object runs its `toJSON`, which could
+    // call this extension again: refuse that call instead of panicking across the boundary.
+    let Ok(mut scratch) = entry.scratch.try_borrow_mut() else {
+        return Err(Error::new(
+            Status::GenericFailure,
+            format!("{}: called while the arguments of another of its calls were being converted (from a toJSON method?); call it before or after", entry.attached.name()),
+        ));
+    };
+    let callee = match &entry.attached {
+        // The build this worker is on (after moving to a newer one, if one was published).
+        Attached::Native(native) => Callee::Native(native.function(slot).map_err(failed)?),
+        Attached::Classic(classic) => {
+            let (name, arity) = classic.functions().nth(slot as usize).ok_or_else(|| Error::new(Status::InvalidArg, format!("{} has no function #{slot}", classic.name())))?;
+            Callee::Classic { extension: classic, index: slot as usize, name, arity }
+        }
+    };
+    let arity = callee.arity();
+    if arity > MAX_ARITY {
+        return Err(Error::new(Status::InvalidArg, format!("{}: more than {MAX_ARITY} parameters is not supported", callee.label())));
+    }
+    let mut argv = [ptr::null_mut(); MAX_ARITY];
+    if arity > 0 {
+        let mut wanted = arity;
+        // SAFETY: `argv` has room for `wanted` ≤ MAX_ARITY values; missing ones read as undefined.
+        check(unsafe { sys::napi_get_cb_info(env, info, &mut wanted, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) }, "reading the arguments")?;
+    }
     if scratch.len() < arity {
         scratch.resize_with(arity, Vec::new);
     }
     let mut args = CallArgs::with_capacity(arity);
-    for (value, buffer) in raw_args[..arity].iter().zip(scratch.iter_mut()) {
+    for (value, buffer) in argv[..arity].iter().zip(scratch.iter_mut()) {
         // SAFETY: live handles of this call.
-        unsafe { push_arg(raw_env, *value, buffer, &mut args) }
-            .map_err(|e| Error::new(Status::InvalidArg, format!("{}.{}: {}", attachment.name(), function, e.reason)))?;
+        unsafe { push_arg(env, *value, buffer, &mut args) }.map_err(|e| Error::new(Status::InvalidArg, format!("{}: {}", callee.label(), e.reason)))?;
     }
-    // SAFETY (both arms): `raw_env` is live; outputs stay alive until converted.
-    match attachment {
-        Attached::Native(native) => {
-            let output = native.call(index as usize, &args).map_err(failed)?;
-            unsafe { to_js(raw_env, output.view()) }
-        }
-        Attached::Classic(classic) => {
-            let output = classic.call(index as usize, &args).map_err(failed)?;
-            unsafe { to_js(raw_env, output.view()) }
+    match callee {
+        // SAFETY: `env` is live; the view is converted while the extension's buffer is.
+        Callee::Native(target) => target.call(&args, |view| unsafe { to_js(env, view) }).map_err(failed)?,
+        Callee::Classic { extension, index, .. } => {
+            let output = extension.call(index, &args).map_err(failed)?;
+            // SAFETY: `env` is live; the output lives until converted.
+            unsafe { to_js(env, output.view()) }
         }
     }
 }

@@ -77,6 +77,15 @@ pub fn bind_server(host: String, port: u32, backlog: Option<u32>) -> Result<Boun
     Ok(BoundServer { id, host: addr.ip().to_string(), port: addr.port().into() })
 }
 
+/// After an extension reload: wakes every server's idle workers so they move to the new build
+/// now (see `WorkerLoop::on_extension_sync`).
+pub(crate) fn wake_workers_for_extension_sync() {
+    let servers: Vec<Arc<ServerControl>> = SERVERS.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+    for server in servers {
+        server.wake_for_extension_sync();
+    }
+}
+
 /// Graceful shutdown: workers stop accepting, finish in-flight requests, and their loops end.
 #[napi]
 pub fn shutdown_server(id: u32) -> Result<()> {
@@ -127,8 +136,13 @@ pub fn worker_start(env: Env, server_id: u32, slot: u32, routes_json: String, op
     let routes = RouteTable::from_json(&routes_json).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
     let body_limit = if options.body_limit.is_finite() && options.body_limit >= 0.0 { options.body_limit as u64 } else { u64::MAX };
     let worker_options = WorkerOptions { body_limit, ..WorkerOptions::default() };
-    let worker = WorkerLoop::new(server(server_id)?, slot, Arc::new(routes), worker_options)
+    let mut worker = WorkerLoop::new(server(server_id)?, slot, Arc::new(routes), worker_options)
         .map_err(|e| Error::new(Status::GenericFailure, format!("worker {slot} could not start its server loop: {e}")))?;
+    // Woken while waiting for requests after an extension reload: move this worker's
+    // extensions to their new builds now, so the old ones can unload.
+    worker.on_extension_sync(Box::new(|| {
+        extensions::sync_this_thread();
+    }));
     WORKER.with(|cell| {
         let mut cell = cell.borrow_mut();
         if cell.is_some() {

@@ -121,6 +121,7 @@ fn driven_through_the_descriptor_alone() {
         host_data: ptr::null_mut(),
         log,
         register_transport,
+        data_dir: titan_buffer { ptr: ptr::null(), len: 0 },
     };
 
     // init: a bad config is refused with a message; a good one gives the state.

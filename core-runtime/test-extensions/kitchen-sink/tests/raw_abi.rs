@@ -158,6 +158,7 @@ static HOST: Host = Host(titan_host {
     host_data: std::ptr::null_mut(),
     log: record_log,
     register_transport: no_transports,
+    data_dir: titan_buffer { ptr: std::ptr::null(), len: 0 },
 });
 
 fn init(config: &str) -> Result<*mut c_void, String> {

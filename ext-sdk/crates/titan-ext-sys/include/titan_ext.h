@@ -126,7 +126,17 @@ typedef struct titan_host {
     /* Reserved in ABI 1 for Netron transports: answers TITAN_ERR until the Netron layer
      * defines `titan_transport_def`. */
     titan_status (*register_transport)(void *host_data, const void *transport);
+    /* -- appended in ABI 1 (titan-ext 0.1): check struct_size before reading (see
+     *    TITAN_HOST_HAS_DATA_DIR) -- */
+    /* The app's data directory: a UTF-8 path, `len` bytes, NOT NUL-terminated; `len` 0 when the
+     * host has none. For files the extension keeps (a database, a cache). Valid until `unload`. */
+    titan_buffer data_dir;
 } titan_host;
+
+/* Whether `host` (a table of host->struct_size bytes) has `data_dir`: an older host's ends
+ * before it. */
+#define TITAN_HOST_HAS_DATA_DIR(host) \
+    ((host)->struct_size >= offsetof(titan_host, data_dir) + sizeof(titan_buffer))
 
 /* ---- The extension --------------------------------------------------------------------- */
 
@@ -220,12 +230,13 @@ TITAN_CHECK_OFFSET(titan_function_def, name, 8);
 TITAN_CHECK_OFFSET(titan_function_def, call, 16);
 TITAN_CHECK_OFFSET(titan_function_def, signature, 24);
 
-TITAN_CHECK_SIZE(titan_host, 32);
+TITAN_CHECK_SIZE(titan_host, 48);
 TITAN_CHECK_OFFSET(titan_host, abi_version, 0);
 TITAN_CHECK_OFFSET(titan_host, struct_size, 4);
 TITAN_CHECK_OFFSET(titan_host, host_data, 8);
 TITAN_CHECK_OFFSET(titan_host, log, 16);
 TITAN_CHECK_OFFSET(titan_host, register_transport, 24);
+TITAN_CHECK_OFFSET(titan_host, data_dir, 32);
 
 TITAN_CHECK_SIZE(titan_extension, 88);
 TITAN_CHECK_OFFSET(titan_extension, abi_version, 0);

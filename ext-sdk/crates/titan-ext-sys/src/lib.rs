@@ -166,6 +166,18 @@ pub struct titan_host {
     /// Registers a Netron transport. ABI 1 reserves it: the host answers `TITAN_ERR` until the
     /// Netron layer defines `titan_transport_def`.
     pub register_transport: unsafe extern "C" fn(host_data: *mut c_void, transport: *const c_void) -> titan_status,
+    // -- appended in ABI 1 (titan-ext 0.1): read only when `struct_size` covers it --
+    /// The app's data directory (UTF-8 path, not NUL-terminated; `len` 0 when the host has
+    /// none), for files the extension keeps (a database, a cache). Valid until `unload`.
+    pub data_dir: titan_buffer,
+}
+
+impl titan_host {
+    /// Whether a host table of `struct_size` bytes has `data_dir`: an older host's table ends
+    /// before it.
+    pub const fn has_data_dir(struct_size: u32) -> bool {
+        struct_size as usize >= core::mem::offset_of!(titan_host, data_dir) + core::mem::size_of::<titan_buffer>()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,7 +256,15 @@ mod tests {
         assert_eq!(size_of::<titan_buffer>(), 16);
         assert_eq!(size_of::<titan_call>(), 24);
         assert_eq!(size_of::<titan_function_def>(), 32);
-        assert_eq!(size_of::<titan_host>(), 32);
+        assert_eq!(size_of::<titan_host>(), 48);
         assert_eq!(size_of::<titan_extension>(), 88);
+    }
+
+    /// A table from a host built before `data_dir` was appended (32 bytes) does not have it.
+    #[test]
+    fn data_dir_is_read_only_from_tables_that_have_it() {
+        assert!(!titan_host::has_data_dir(32));
+        assert!(!titan_host::has_data_dir(47));
+        assert!(titan_host::has_data_dir(48));
     }
 }

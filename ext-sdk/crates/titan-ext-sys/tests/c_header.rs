@@ -60,7 +60,7 @@ fn offsets() -> BTreeSet<(String, String, usize)> {
         titan_value { kind, reserved, payload }
         titan_call { struct_size, worker_id, extension_state, worker_state }
         titan_function_def { struct_size, arity, name, call, signature }
-        titan_host { abi_version, struct_size, host_data, log, register_transport }
+        titan_host { abi_version, struct_size, host_data, log, register_transport, data_dir }
         titan_extension {
             abi_version, struct_size, name, version, sdk_version, functions, function_count, init,
             worker_init, worker_drop, unload, free_value
@@ -149,6 +149,13 @@ fn a_c_compiler_agrees_and_the_c_example_works() {
     for (ty, field, _) in offsets() {
         program += &format!("    printf(\"offset {ty} {field} %zu\\n\", offsetof({ty}, {field}));\n");
     }
+    // An extension reads an appended host field only when the host's table is long enough.
+    program += r#"
+    titan_host older = {0}, newer = {0};
+    older.struct_size = (uint32_t)offsetof(titan_host, data_dir);
+    newer.struct_size = (uint32_t)sizeof(titan_host);
+    printf("data_dir %d %d\n", TITAN_HOST_HAS_DATA_DIR(&older) ? 1 : 0, TITAN_HOST_HAS_DATA_DIR(&newer) ? 1 : 0);
+"#;
     program += r#"
     const titan_extension *ext = titan_extension_entry(TITAN_ABI_VERSION);
     printf("extension %s %s %u %zu\n", ext->name, ext->version, ext->abi_version, ext->function_count);
@@ -177,6 +184,7 @@ fn a_c_compiler_agrees_and_the_c_example_works() {
 
     let mut expected: Vec<String> = sizes().into_iter().map(|(ty, n)| format!("size {ty} {n}")).collect();
     expected.extend(offsets().into_iter().map(|(ty, field, n)| format!("offset {ty} {field} {n}")));
+    expected.push("data_dir 0 1".to_owned());
     expected.push(format!("extension hello 1.0.0 {TITAN_ABI_VERSION} 2"));
     expected.push(format!("call greet {TITAN_OK} hello, Ada"));
     expected.push(format!("call add {TITAN_ERR} add takes two numbers"));

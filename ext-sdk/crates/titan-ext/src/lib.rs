@@ -44,6 +44,14 @@
 //! A panic in a function becomes an exception for that call; the worker keeps serving.
 //! Functions run on several worker threads at once: shared state must be `Send + Sync`;
 //! per-worker state (`worker_init`) is only ever touched by its own worker.
+//! Files belong under the app's data directory, `data_dir()`.
+//!
+//! Hot reload: when the extension is rebuilt, the runtime loads the new build next to the running
+//! one and runs its `init` again with the same config; workers move to it one by one, then the
+//! old build's state is dropped (its `unload`). Nothing carries over between builds: persist what
+//! matters, and open files and databases so that two builds can have them open for a moment
+//! (`core-runtime/docs/abi.md`, "Hot reload").
+//!
 //! The ABI underneath is `titan-ext-sys`, explained in `core-runtime/docs/abi.md`.
 
 // This crate is the extension's side of the FFI boundary: raw pointers from the host are turned
@@ -62,6 +70,22 @@ pub use value::{ArgError, FromValue, IntoValue};
 
 /// The ABI version extensions built with this crate speak.
 pub const ABI_VERSION: u32 = titan_ext_sys::TITAN_ABI_VERSION;
+
+/// The app's data directory, where an extension keeps its files (`data_dir()?.join("my.db")`):
+/// the directory the runtime resolves the app's data paths from (the default `t.db` file is
+/// `.titan/app.db` under it). `None` before `init`, and with a runtime too old to pass one (its
+/// host table ends before `data_dir`; see `core-runtime/docs/abi.md`).
+///
+/// Read it in `init` and keep what you need in the state: inside `init` it is exactly the
+/// directory that `init` was given; later it is the one the latest `init` of this library was
+/// given, which is the same unless one process loads the library for two apps.
+///
+/// On hot reload the new build's `init` sees the same directory while the old build may still
+/// have its files open until its `unload`: open them in a mode two openers can share (SQLite's
+/// WAL, append-only logs), and persist and close in the state's `Drop`.
+pub fn data_dir() -> Option<std::path::PathBuf> {
+    private::data_dir()
+}
 
 /// Declares the extension: its functions and optional lifecycle, and exports the one entry
 /// symbol (`titan_extension_entry`). The extension is named after its crate unless

@@ -6,6 +6,8 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::ffi::{CStr, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 pub use serde_json;
@@ -101,6 +103,59 @@ pub fn err<E: std::fmt::Display>(error: E) -> String {
 
 static HOST: AtomicPtr<titan_host> = AtomicPtr::new(std::ptr::null_mut());
 
+/// The app data directory from the host table `init` received, copied out of it: `unload`
+/// forgets the host pointer (and the built-in engines, linked into one image, share these
+/// globals), but the directory stays readable for the life of the process.
+static DATA_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Records the host table `init` received: the pointer for logging, and a copy of its data
+/// directory when the host's table is new enough to have one.
+///
+/// # Safety
+/// `host` is null or the host's table, valid for this call.
+unsafe fn record_host(host: *const titan_host) -> Option<PathBuf> {
+    HOST.store(host as *mut titan_host, Ordering::Release);
+    // SAFETY: see above; `data_dir` is read only when the host's `struct_size` covers it.
+    let data_dir = unsafe { host.as_ref() }.filter(|h| titan_host::has_data_dir(h.struct_size)).and_then(|h| {
+        let buffer = h.data_dir;
+        if buffer.ptr.is_null() || buffer.len == 0 {
+            return None;
+        }
+        // SAFETY: the host passes `len` bytes of UTF-8, valid for the call at least.
+        let bytes = unsafe { std::slice::from_raw_parts(buffer.ptr, buffer.len) };
+        std::str::from_utf8(bytes).ok().map(PathBuf::from)
+    });
+    *DATA_DIR.lock().unwrap_or_else(|e| e.into_inner()) = data_dir.clone();
+    data_dir
+}
+
+thread_local! {
+    /// The data directory of the `init` running on this thread: exact even when the host
+    /// initializes this image more than once at the same time (one library, several loads).
+    static INIT_DATA_DIR: RefCell<Option<Option<PathBuf>>> = const { RefCell::new(None) };
+}
+
+/// See `crate::data_dir`.
+pub(crate) fn data_dir() -> Option<PathBuf> {
+    if let Some(during_init) = INIT_DATA_DIR.with(|dir| dir.borrow().clone()) {
+        return during_init;
+    }
+    DATA_DIR.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Runs an author's `init` with `data_dir()` answering for this host table.
+fn with_init_data_dir<T>(dir: Option<PathBuf>, init: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            INIT_DATA_DIR.with(|dir| dir.borrow_mut().take());
+        }
+    }
+    INIT_DATA_DIR.with(|slot| *slot.borrow_mut() = Some(dir));
+    let _reset = Reset;
+    init()
+}
+
 /// The host table `init` received, for `titan_ext::log`.
 pub(crate) fn host() -> Option<&'static titan_host> {
     let host = HOST.load(Ordering::Acquire);
@@ -120,8 +175,9 @@ pub unsafe fn init_with<S: Any + Send + Sync, E: std::fmt::Display>(
     error: *mut titan_value,
     init: fn(serde_json::Value) -> Result<S, E>,
 ) -> titan_status {
-    HOST.store(host as *mut titan_host, Ordering::Release);
-    let outcome = catch_unwind(|| {
+    // SAFETY: the host's table, valid for the call.
+    let data_dir = unsafe { record_host(host) };
+    let outcome = with_init_data_dir(data_dir, || catch_unwind(|| {
         // SAFETY: the host passes `config_len` bytes of UTF-8 JSON.
         let text = if config_len == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(config, config_len) } };
         let config: serde_json::Value = if text.is_empty() {
@@ -130,7 +186,7 @@ pub unsafe fn init_with<S: Any + Send + Sync, E: std::fmt::Display>(
             serde_json::from_slice(text).map_err(|e| format!("config is not valid JSON: {e}"))?
         };
         init(config).map_err(|e| e.to_string())
-    });
+    }));
     match outcome {
         Ok(Ok(value)) => {
             let shared = Box::new(SharedState(Box::new(value)));
@@ -162,7 +218,8 @@ pub unsafe extern "C" fn init_stateless(
     state: *mut *mut c_void,
     _error: *mut titan_value,
 ) -> titan_status {
-    HOST.store(host as *mut titan_host, Ordering::Release);
+    // SAFETY: the host's table, valid for the call.
+    let _ = unsafe { record_host(host) };
     // SAFETY: the host passes a writable slot.
     unsafe { state.write(std::ptr::null_mut()) };
     TITAN_OK

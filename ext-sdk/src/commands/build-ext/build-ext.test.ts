@@ -141,7 +141,7 @@ describe("titan-ext version handshake", () => {
   });
 
   test("a mismatch names both versions and the command", () => {
-    const crate = { id: "x", name: "mine", manifestPath: "/ext/Cargo.toml", titanExtVersion: "0.0.9" };
+    const crate = { id: "x", name: "mine", manifestPath: "/ext/Cargo.toml", titanExtVersion: "0.0.9", dependencyVersions: new Map<string, string>() };
     assert.throws(
       () => checkTitanExtVersion(crate, "/ext", "0.1.0"),
       (error: Error & { hint?: string }) =>

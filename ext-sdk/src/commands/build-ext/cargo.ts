@@ -15,6 +15,8 @@ export interface ExtensionCrate {
   manifestPath: string;
   /** The resolved version of its `titan-ext` dependency, or null when it has none. */
   titanExtVersion: string | null;
+  /** Resolved versions of its direct dependencies, by crate name as Rust code spells it (`napi_derive`). */
+  dependencyVersions: Map<string, string>;
 }
 
 interface MetadataPackage {
@@ -74,9 +76,12 @@ export async function readExtensionCrate(extDir: string): Promise<ExtensionCrate
   const pkg = metadata.packages.find((candidate) => same(candidate.manifest_path, manifestPath));
   if (!pkg) throw new CliError(`cargo metadata does not list the package of ${manifestPath}`, { hint: "is Cargo.toml a virtual workspace manifest? run `titan build ext` in the extension crate's directory" });
   const node = metadata.resolve?.nodes.find((candidate) => candidate.id === pkg.id);
-  const dep = node?.deps.find((candidate) => candidate.name === "titan_ext");
-  const titanExt = dep ? metadata.packages.find((candidate) => candidate.id === dep.pkg) : undefined;
-  return { id: pkg.id, name: pkg.name, manifestPath: pkg.manifest_path, titanExtVersion: titanExt?.version ?? null };
+  const versions = new Map<string, string>();
+  for (const dep of node?.deps ?? []) {
+    const resolved = metadata.packages.find((candidate) => candidate.id === dep.pkg);
+    if (resolved) versions.set(dep.name, resolved.version);
+  }
+  return { id: pkg.id, name: pkg.name, manifestPath: pkg.manifest_path, titanExtVersion: versions.get("titan_ext") ?? null, dependencyVersions: versions };
 }
 
 /** `version = "x"` of a TOML section (enough TOML for Cargo.toml's package headers). */

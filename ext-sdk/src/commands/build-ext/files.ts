@@ -1,11 +1,11 @@
 // What `titan build ext` writes into the extension: the library under native/<platform>/ (kept
-// out of git), and `native.library` in titan.json for this platform, edited in place so the
-// file keeps its formatting and comments.
+// out of git), and `native.library` (a Node-API addon: `node.addon`) in titan.json for this
+// platform, edited in place so the file keeps its formatting and comments.
 
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { applyEdits, modify, type FormattingOptions } from "jsonc-parser";
-import { PLATFORM_KEY, type NativeManifest } from "../../extensions/manifest.js";
+import { PLATFORM_KEY, type NapiManifest, type NativeManifest } from "../../extensions/manifest.js";
 
 /** `native/<platform>/<file>`, relative to the extension, with forward slashes (as titan.json records it). */
 export function nativeLibraryPath(builtLibrary: string): string {
@@ -45,14 +45,22 @@ function formattingOf(text: string): FormattingOptions {
  * it already does. Returns the new text, or null when nothing changes.
  */
 export function updateManifestLibrary(text: string, manifest: NativeManifest, extDir: string, relative: string): string | null {
-  const library = manifest.native.library;
-  if (typeof library === "object" && library[PLATFORM_KEY] === relative) {
+  return recordPlatformPath(text, ["native", "library"], manifest.native.library, relative);
+}
+
+/** The same for a Node-API addon's `node.addon` (absent before the first build). */
+export function updateManifestAddon(text: string, manifest: NapiManifest, relative: string): string | null {
+  return recordPlatformPath(text, ["node", "addon"], manifest.node.addon, relative);
+}
+
+function recordPlatformPath(text: string, field: [string, string], current: string | Record<string, string> | undefined, relative: string): string | null {
+  if (typeof current === "object" && current[PLATFORM_KEY] === relative) {
     return null;
   }
   const formattingOptions = formattingOf(text);
   const edits =
-    typeof library === "string"
-      ? modify(text, ["native", "library"], { [PLATFORM_KEY]: relative }, { formattingOptions })
-      : modify(text, ["native", "library", PLATFORM_KEY], relative, { formattingOptions });
+    typeof current === "object"
+      ? modify(text, [...field, PLATFORM_KEY], relative, { formattingOptions })
+      : modify(text, field, { [PLATFORM_KEY]: relative }, { formattingOptions });
   return applyEdits(text, edits);
 }

@@ -11,7 +11,7 @@ export interface BuildExtOptions {
 
 export function buildExtCommand(): Command {
   return new Command("ext")
-    .description("build a native extension (titan-ext): cargo build, copy the library to native/<platform>/, write index.d.ts")
+    .description("build an extension: a native one (titan-ext, cargo) or a Node-API addon (napi-rs or neon); copy it to native/<platform>/, record it in titan.json, write index.d.ts")
     .option("--cwd <dir>", "the extension's directory", ".")
     .option("--release", "build with optimizations (cargo build --release)", false);
 }

@@ -1,6 +1,7 @@
 // `titan build ext` implementation: checks titan.json and the titan-ext version, runs cargo,
 // copies the library to native/<platform>/, records it in titan.json, checks the library's ABI
-// and writes index.d.ts from the functions it declares.
+// and writes index.d.ts from the functions it declares. Node-API addons (kind `napi`) take
+// their own path (addon.ts).
 
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -14,6 +15,7 @@ import { displayPath, formatBytes, formatMs } from "../../util/format.js";
 import { cargoBuild, checkTitanExtVersion, expectedTitanExtVersion, readExtensionCrate } from "./cargo.js";
 import { copyLibrary, ignoreNativeDir, nativeLibraryPath, updateManifestLibrary } from "./files.js";
 import type { BuildExtOptions } from "./options.js";
+import { runBuildAddon } from "./addon.js";
 import { generateTypes, typeCheckTypes, type NativeFunction } from "./types.js";
 
 export const TYPES_FILE = "index.d.ts";
@@ -70,13 +72,15 @@ function readManifest(extDir: string) {
       hint: "build a classic extension's library with its own toolchain and point native.path at it; or port it to titan-ext (\"native\": { \"library\": ... }, see core-runtime/docs/abi.md)",
     });
   }
-  return { file, text, manifest: parsed.manifest };
+  return { file, text, parsed };
 }
 
 export async function runBuildExt(options: BuildExtOptions, log: (line: string) => void = console.log): Promise<BuildExtResult> {
   const started = performance.now();
   const extDir = path.resolve(options.cwd);
-  const { file, text, manifest } = readManifest(extDir);
+  const { file, text, parsed } = readManifest(extDir);
+  if (parsed.form === "napi") return runBuildAddon(options, { file, text, manifest: parsed.manifest }, log);
+  const manifest = parsed.manifest;
   const namespace = manifest.namespace ?? manifest.name.replace(/-/g, "_");
 
   const crate = await readExtensionCrate(extDir);

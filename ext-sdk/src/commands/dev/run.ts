@@ -1,6 +1,8 @@
 // `titan dev` implementation: a DevSession builds the app into .titan/build, serves it, watches
 // app/ and titan.config.json, and on each change rebuilds and hot-reloads the runtime. While the
-// app has type or build errors the server answers 503 with them, and recovers by itself.
+// app has type or build errors the server answers 503 with them, and recovers by itself. The
+// app's registered extensions that have sources (a Cargo.toml) are watched too: a saved change
+// rebuilds the extension (`titan build ext`), then the app, and the runtime swaps it in.
 
 import chokidar, { type FSWatcher } from "chokidar";
 import path from "node:path";
@@ -18,6 +20,8 @@ import { loadRuntimeHost } from "../../runtime/host.js";
 import type { ResolvedConfig, RuntimeHost, TitanServer, UnavailableReason } from "../../runtime/contract.js";
 import { formatMs } from "../../util/format.js";
 import type { DevCommandOptions } from "./options.js";
+import { existsSync } from "node:fs";
+import { runBuildExt } from "../build-ext/run.js";
 
 /** What the dev build's directory is, relative to the app. */
 export const DEV_BUILD_DIR = path.join(".titan", "build");
@@ -42,6 +46,9 @@ export class DevSession {
   private config: LoadedConfig = { file: null, config: {} };
   private configEverValid = false;
   private watcher: FSWatcher | null = null;
+  private extensionWatcher: FSWatcher | null = null;
+  /** Extension directories whose sources changed, rebuilt before the next app build. */
+  private pendingExtensions = new Set<string>();
   private pendingChanges = new Set<string>();
   private debounceTimer: NodeJS.Timeout | null = null;
   private rebuilding: Promise<void> | null = null;
@@ -85,6 +92,7 @@ export class DevSession {
     this.closed = true;
     if (this.debounceTimer) clearTimeout(this.debounceTimer);
     await this.watcher?.close();
+    await this.extensionWatcher?.close();
     await this.rebuilding;
     await this.server?.close();
     this.server = null;
@@ -103,6 +111,50 @@ export class DevSession {
     });
     this.watcher.on("all", (_event, file) => this.onChange(file));
     this.watcher.on("error", (error) => this.log(paint.yellow(`file watcher: ${String(error)}`)));
+    this.watchExtensions();
+  }
+
+  /** The registered extensions built from sources here (a Cargo.toml next to their titan.json). */
+  private extensionSourceDirs(): string[] {
+    const entries = this.config.config.extensions ?? [];
+    return entries.map((entry) => path.resolve(this.appDir, entry.path)).filter((dir) => existsSync(path.join(dir, "Cargo.toml")) && existsSync(path.join(dir, "titan.json")));
+  }
+
+  private watchExtensions(): void {
+    const dirs = this.extensionSourceDirs();
+    if (dirs.length === 0) return;
+    const outputs = /(^|[/\\])(target|native|node_modules|\.titan|\.git)([/\\]|$)|index\.d\.ts$|titan\.json$/;
+    this.extensionWatcher = chokidar.watch(dirs, {
+      ignoreInitial: true,
+      // titan.json is rewritten by the build itself (the library path): not a source.
+      ignored: (file) => outputs.test(file),
+    });
+    this.extensionWatcher.on("all", (_event, file) => {
+      const dir = dirs.find((candidate) => file.startsWith(candidate + path.sep));
+      if (!dir) return;
+      this.pendingExtensions.add(dir);
+      this.onChange(file);
+    });
+    this.extensionWatcher.on("error", (error) => this.log(paint.yellow(`extension watcher: ${String(error)}`)));
+    this.log(paint.dim(`watching extension sources: ${dirs.map((dir) => path.relative(this.appDir, dir) || ".").join(", ")}`));
+  }
+
+  /** Rebuilds the extensions whose sources changed; false (after printing why) when one failed,
+   * in which case the running build, with the previous library, keeps serving. */
+  private async rebuildExtensions(): Promise<boolean> {
+    const dirs = [...this.pendingExtensions];
+    this.pendingExtensions.clear();
+    for (const dir of dirs) {
+      try {
+        const result = await runBuildExt({ cwd: dir, release: false }, (line) => this.log(paint.dim(line)));
+        this.log(`${paint.green("rebuilt")} extension ${result.name} in ${formatMs(result.totalMs)}`);
+      } catch (error) {
+        printError(error);
+        this.log(paint.yellow(`extension ${path.basename(dir)} did not build: the previous build keeps serving`));
+        return false;
+      }
+    }
+    return true;
   }
 
   private onChange(file: string): void {
@@ -129,6 +181,7 @@ export class DevSession {
 
   private async rebuild(changes: Set<string>): Promise<void> {
     const started = performance.now();
+    if (this.pendingExtensions.size > 0 && !(await this.rebuildExtensions())) return;
     if (changes.has(this.configFile) && !this.reloadConfigFile()) {
       // A broken config keeps the running server as it is; the error is printed above.
       if (changes.size === 1) return;

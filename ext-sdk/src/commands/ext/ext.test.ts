@@ -1,10 +1,11 @@
 // `titan ext add|list|remove`: the real built CLI in temp app dirs, non-interactively.
 
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { after, describe, test } from "node:test";
-import { runCli, tempDir } from "../../testing/cli-process.js";
+import { after, before, describe, test } from "node:test";
+import { PLATFORM_KEY } from "../../extensions/manifest.js";
+import { REPO_ROOT, runCli, tempDir } from "../../testing/cli-process.js";
 import { markdownExtension } from "../../testing/extensions.js";
 
 const root = tempDir("ext");
@@ -158,6 +159,53 @@ describe("titan ext add refusals", () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /--config is not valid JSON/);
     assert.equal(read(appDir), "{}\n");
+  });
+});
+
+describe("titan ext add builds an extension that is not built yet", () => {
+  // Fresh extensions from `titan create ext`, built in the workspace's shared target dir.
+  const env = { CARGO_TARGET_DIR: path.join(REPO_ROOT, "target") };
+  const BUILD_TIMEOUT_MS = 15 * 60_000;
+  before(async () => {
+    for (const name of ["fresh-ext", "broken-build", "never-built"]) {
+      const run = await runCli(["create", "ext", name, "--yes"], { cwd: root });
+      assert.equal(run.code, 0, run.stderr);
+    }
+    // A syntax error in the Rust code: cargo fails.
+    writeFileSync(path.join(root, "broken-build", "src", "lib.rs"), "pub fn oops( {\n");
+  });
+
+  test("it is built (with the build's progress), then registered", async () => {
+    const appDir = app("builds", '{\n  "port": 4000\n}\n');
+    const run = await runCli(["ext", "add", "../fresh-ext"], { cwd: appDir, env, timeoutMs: BUILD_TIMEOUT_MS });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /fresh-ext is not built yet: building it \(titan build ext --cwd \.\.\/fresh-ext\)/);
+    assert.match(run.stdout, /built fresh-ext 0\.1\.0 \(titan-ext /);
+    assert.match(run.stdout, /added fresh-ext \(t\.freshExt, native\)/);
+    assert.doesNotMatch(run.stdout, /note:/, "a built extension needs no note");
+    assert.ok(existsSync(path.join(root, "fresh-ext", "native", PLATFORM_KEY, "libfresh_ext.so")));
+    assert.equal(read(appDir), '{\n  "port": 4000,\n  "extensions": [\n    {\n      "path": "../fresh-ext"\n    }\n  ]\n}\n');
+    const list = await runCli(["ext", "list"], { cwd: appDir });
+    assert.match(list.stdout, /t\.freshExt fresh-ext\s+\.\.\/fresh-ext\s+native, built, ABI ok/);
+  });
+
+  test("a failing build registers nothing and leaves the config byte for byte", async () => {
+    const original = '{\n\t"port":   4000\n}\n';
+    const appDir = app("build-fails", original);
+    const run = await runCli(["ext", "add", "../broken-build"], { cwd: appDir, env, timeoutMs: BUILD_TIMEOUT_MS });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /error: cargo build failed for broken-build/);
+    assert.deepEqual(readFileSync(path.join(appDir, "titan.config.json")), Buffer.from(original));
+  });
+
+  test("a config with a syntax error is refused before anything is built", async () => {
+    const broken = '{\n  "port": 3000,,\n}\n';
+    const appDir = app("syntax-before-build", broken);
+    const run = await runCli(["ext", "add", "../never-built"], { cwd: appDir, env });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /titan\.config\.json:2:16: invalid JSON/);
+    assert.deepEqual(readFileSync(path.join(appDir, "titan.config.json")), Buffer.from(broken));
+    assert.equal(existsSync(path.join(root, "never-built", "native")), false, "nothing was built");
   });
 });
 

@@ -9,6 +9,7 @@ import { CliError } from "../../errors.js";
 import { inspectExtension, type ExtensionReport } from "../../extensions/inspect.js";
 import { parseExtensionManifest } from "../../extensions/manifest.js";
 import { displayPath } from "../../util/format.js";
+import { runBuildExt } from "../build-ext/run.js";
 import { editJson, readConfigForEdit, removeArrayElement, writeConfigAtomically } from "./config-file.js";
 import type { ExtAddOptions, ExtListOptions, ExtRemoveOptions } from "./options.js";
 
@@ -19,6 +20,8 @@ export interface ExtAddResult {
   created: boolean;
   entry: { path: string; config?: unknown };
   extension: ExtensionReport;
+  /** Whether the extension was built first (it was not built yet). */
+  built: boolean;
 }
 
 /** `extensions[].path` as it is written: forward slashes, no `./` or trailing slash. */
@@ -59,24 +62,41 @@ export async function runExtAdd(options: ExtAddOptions, log: Log = console.log):
     }
   }
 
-  const current = readConfigForEdit(appDir);
-  const extension = inspectExtension(appDir, entryPath, { abiCheck: false });
-  const entries = current.config.extensions ?? [];
-  for (const [index, existing] of entries.entries()) {
-    const other = inspectExtension(appDir, existing.path, { abiCheck: false });
-    if (samePath(other.dir, dir)) {
-      throw new CliError(`${entryPath} is already registered (extensions[${index}]: "${existing.path}")`, {
-        hint: `to change its config, remove it first: \`titan ext remove ${existing.path}\``,
-      });
+  let current = readConfigForEdit(appDir);
+  let extension = inspectExtension(appDir, entryPath, { abiCheck: false });
+  const refuseDuplicates = (): void => {
+    for (const [index, existing] of (current.config.extensions ?? []).entries()) {
+      const other = inspectExtension(appDir, existing.path, { abiCheck: false });
+      if (samePath(other.dir, dir)) {
+        throw new CliError(`${entryPath} is already registered (extensions[${index}]: "${existing.path}")`, {
+          hint: `to change its config, remove it first: \`titan ext remove ${existing.path}\``,
+        });
+      }
+      if (other.namespace !== null && other.namespace === extension.namespace) {
+        throw new CliError(`the namespace t.${extension.namespace} of ${manifest.manifest.name} is taken by extensions[${index}] ("${existing.path}", ${other.name})`, {
+          hint: `set a distinct "namespace" in ${manifestFile}, or \`titan ext remove ${existing.path}\``,
+        });
+      }
     }
-    if (other.namespace !== null && other.namespace === extension.namespace) {
-      throw new CliError(`the namespace t.${extension.namespace} of ${manifest.manifest.name} is taken by extensions[${index}] ("${existing.path}", ${other.name})`, {
-        hint: `set a distinct "namespace" in ${manifestFile}, or \`titan ext remove ${existing.path}\``,
-      });
-    }
+  };
+  refuseDuplicates();
+
+  // An extension that is not built yet (a fresh `titan create ext`) is built here, with cargo's
+  // progress, before the config is touched: a failed build leaves the config as it was. The
+  // config is read again afterwards, so an edit made during a long build is neither lost nor,
+  // if it broke the file, overwritten.
+  let built = false;
+  if (!extension.built && manifest.form !== "classic" && existsSync(path.join(dir, "Cargo.toml"))) {
+    log(`${extension.name ?? entryPath} is not built yet: building it (titan build ext --cwd ${displayPath(process.cwd(), dir)})`);
+    await runBuildExt({ cwd: dir, release: false }, log);
+    built = true;
+    extension = inspectExtension(appDir, entryPath, { abiCheck: false });
+    current = readConfigForEdit(appDir);
+    refuseDuplicates();
   }
 
   const entry: { path: string; config?: unknown } = config === undefined ? { path: entryPath } : { path: entryPath, config };
+  const entries = current.config.extensions ?? [];
   const text =
     current.config.extensions === undefined
       ? editJson(current.text, ["extensions"], [entry])
@@ -89,7 +109,7 @@ export async function runExtAdd(options: ExtAddOptions, log: Log = console.log):
     log(`${paint.yellow("note:")} ${extension.problem.message}`);
     log(`  → ${extension.problem.hint}`);
   }
-  return { file: current.file, created: !current.exists, entry, extension };
+  return { file: current.file, created: !current.exists, entry, extension, built };
 }
 
 /** The registered extensions, each inspected (manifest, library, ABI check). */

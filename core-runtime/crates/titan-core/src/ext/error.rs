@@ -39,6 +39,35 @@ pub enum ExtensionError {
         /// This runtime's ABI.
         host_abi: u32,
     },
+    /// Built with a titan-ext whose version this runtime does not speak (same ABI, but the
+    /// safe API's contract changed: while 0.x a minor version, from 1.0 a major one).
+    #[error("{}", crate::ext::version::sdk_mismatch_message(name, sdk_version, host_sdk_version))]
+    SdkMismatch {
+        /// Extension name.
+        name: String,
+        /// The titan-ext version that built it.
+        sdk_version: String,
+        /// The titan-ext version this runtime was built with.
+        host_sdk_version: String,
+    },
+    /// A reload found another extension at the library path.
+    #[error("{path} is the extension `{found}`, not `{expected}`: a reload keeps the extension's name. Point the reload at a build of `{expected}`, or load `{found}` as an extension of its own")]
+    NameChanged {
+        /// The new library.
+        path: PathBuf,
+        /// The name of the extension being reloaded.
+        expected: String,
+        /// The name the new library declares.
+        found: String,
+    },
+    /// Only extensions loaded from a library file can be reloaded.
+    #[error("extension `{name}` cannot be reloaded in place: {reason}")]
+    NotReloadable {
+        /// Extension name.
+        name: String,
+        /// Why (a built-in engine, a classic extension, ...).
+        reason: String,
+    },
     /// The descriptor breaks the ABI's rules.
     #[error("extension `{name}` has a malformed descriptor: {reason}. Rebuild it with the titan-ext crate")]
     Malformed {
@@ -81,14 +110,34 @@ fn abi_mismatch_message(name: &str, extension_abi: u32, sdk_version: &str, host_
     }
 }
 
-/// An extension function failed: its `Err`, a panic, or bad arguments. Becomes a JS exception.
+/// An extension function could not be called or failed. Becomes a JS exception.
 #[derive(Debug, thiserror::Error)]
-#[error("{extension}.{function}: {message}")]
-pub struct CallError {
-    /// Extension name.
-    pub extension: String,
-    /// Function name.
-    pub function: String,
-    /// What went wrong.
-    pub message: String,
+pub enum CallError {
+    /// Its `Err`, a panic, or bad arguments.
+    #[error("{extension}.{function}: {message}")]
+    Failed {
+        /// Extension name.
+        extension: String,
+        /// Function name.
+        function: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A function bound before a reload that the new build no longer exports.
+    #[error("{extension}.{function} no longer exists after reload: the build of `{extension}` now loaded ({version}) does not export `{function}`. Restore it in the extension, or stop calling it (objects bound after the reload no longer have it)")]
+    Removed {
+        /// Extension name.
+        extension: String,
+        /// Function name.
+        function: String,
+        /// The version the new build declares.
+        version: String,
+    },
+}
+
+impl CallError {
+    /// A failed call of `extension.function`.
+    pub fn failed(extension: &str, function: &str, message: impl Into<String>) -> Self {
+        Self::Failed { extension: extension.to_owned(), function: function.to_owned(), message: message.into() }
+    }
 }

@@ -1,13 +1,20 @@
 //! The native extension host: manifests (`manifest`), loading and calling extensions through
-//! the ABI (`abi`, the only module of titan-core allowed `unsafe`), and their errors.
+//! the ABI (`abi`, the only module of titan-core allowed `unsafe`), swapping an extension's build
+//! under running workers (`reload`, loading new builds from `private_copy`s), the SDK version
+//! check (`version`), and their errors.
 
 #[allow(unsafe_code)]
 mod abi;
 mod error;
 mod log;
 pub mod manifest;
+mod private_copy;
+mod reload;
+mod version;
 
 pub use abi::classic::{ClassicExtension, ClassicOutput};
-pub use abi::{CallArgs, CallOutput, ExtensionDescription, FunctionInfo, LoadedExtension, ValueView, WorkerAttachment};
+pub use abi::{CallArgs, ExtensionDescription, FunctionInfo, InitOptions, ValueView};
 pub use error::{CallError, ExtensionError};
 pub use manifest::{ClassicFunction, ClassicType, ExtensionManifest, ManifestError};
+pub use reload::{CallTarget, FunctionSlot, LoadedExtension, WorkerAttachment};
+pub use version::HOST_SDK_VERSION;

@@ -35,6 +35,8 @@ pub struct WorkerControl {
     /// Stop waiting for requests at once (the worker is being terminated).
     pub abort: CancellationToken,
     abort_reason: AtomicU8,
+    /// Wakes an idle worker to run its extension-sync hook (an extension was reloaded).
+    pub(crate) extension_sync: Notify,
 }
 
 impl WorkerControl {
@@ -142,6 +144,7 @@ impl ServerControl {
             drain: self.shutdown.child_token(),
             abort: CancellationToken::new(),
             abort_reason: AtomicU8::new(AbortReason::None as u8),
+            extension_sync: Notify::new(),
         });
         workers.insert(slot, control.clone());
         Ok(control)
@@ -163,6 +166,16 @@ impl ServerControl {
         worker.abort_reason.store(reason as u8, Ordering::Release);
         worker.abort.cancel();
         true
+    }
+
+    /// After an extension reload: wakes every worker waiting for requests so it moves to the
+    /// new build now (its `WorkerLoop::on_extension_sync` hook), instead of keeping the old one
+    /// loaded until its next call. A busy worker finds the wake-up when it next waits.
+    pub fn wake_for_extension_sync(&self) {
+        for worker in lock(&self.workers).values() {
+            // Stores a permit when the worker is not waiting: no wake-up is lost.
+            worker.extension_sync.notify_one();
+        }
     }
 
     /// Parks a draining worker's connection for a serving worker to adopt.

@@ -103,6 +103,17 @@ pub struct WorkerLoop {
     slot: u32,
     in_flight: Option<InFlight>,
     answered: Option<Answered>,
+    extension_sync: Option<Box<dyn FnMut()>>,
+}
+
+/// Why `next_request()`'s I/O stopped.
+// Returned by value once per wait; boxing the request would allocate once per request.
+#[allow(clippy::large_enum_variant)]
+enum Woken {
+    /// A request for an action, or `None`: the worker is done.
+    Request(Option<Pending>),
+    /// `ServerControl::wake_for_extension_sync`.
+    ExtensionSync,
 }
 
 impl WorkerLoop {
@@ -134,7 +145,15 @@ impl WorkerLoop {
         let context = Rc::new(Context { state, control, worker, routes, options });
         let local = LocalSet::new();
         local.spawn_local(accept_loop(listener, context.clone()));
-        Ok(Self { runtime, local, context, slot, in_flight: None, answered: None })
+        Ok(Self { runtime, local, context, slot, in_flight: None, answered: None, extension_sync: None })
+    }
+
+    /// Runs `hook` on this thread whenever the main thread calls
+    /// `ServerControl::wake_for_extension_sync` while this worker waits for requests: an idle
+    /// worker moves to a reloaded extension's new build at once. The hook runs outside the I/O
+    /// runtime (extension code may start its own), before the wait resumes.
+    pub fn on_extension_sync(&mut self, hook: Box<dyn FnMut()>) {
+        self.extension_sync = Some(hook);
     }
 
     /// This worker's slot.
@@ -148,33 +167,45 @@ impl WorkerLoop {
         if let Some(forgotten) = self.in_flight.take() {
             let _ = forgotten.responder.send(HttpError::NoResponse.to_response(&forgotten.id));
         }
-        let context = self.context.clone();
-        let answered = self.answered.take();
-        let pending = self.local.block_on(&self.runtime, async move {
-            if let Some(Answered { responder, response }) = answered {
-                let _ = responder.send(response);
-            }
-            let state = &context.state;
-            loop {
-                if context.worker.abort.is_cancelled() {
-                    return None;
+        let mut answered = self.answered.take();
+        let pending = loop {
+            let context = self.context.clone();
+            let answered = answered.take();
+            let woken = self.local.block_on(&self.runtime, async move {
+                if let Some(Answered { responder, response }) = answered {
+                    let _ = responder.send(response);
                 }
-                let queued = state.queue.borrow_mut().pop_front();
-                if queued.is_some() {
-                    if state.queue.borrow().is_empty() {
-                        state.queue_empty.notify_one();
+                let state = &context.state;
+                loop {
+                    if context.worker.abort.is_cancelled() {
+                        return Woken::Request(None);
                     }
-                    return queued;
+                    let queued = state.queue.borrow_mut().pop_front();
+                    if queued.is_some() {
+                        if state.queue.borrow().is_empty() {
+                            state.queue_empty.notify_one();
+                        }
+                        return Woken::Request(queued);
+                    }
+                    if !state.accepting.get() && state.live_connections.get() == 0 {
+                        return Woken::Request(None);
+                    }
+                    tokio::select! {
+                        _ = state.wake.notified() => {}
+                        _ = context.worker.abort.cancelled() => {}
+                        _ = context.worker.extension_sync.notified() => return Woken::ExtensionSync,
+                    }
                 }
-                if !state.accepting.get() && state.live_connections.get() == 0 {
-                    return None;
-                }
-                tokio::select! {
-                    _ = state.wake.notified() => {}
-                    _ = context.worker.abort.cancelled() => {}
+            });
+            match woken {
+                Woken::Request(pending) => break pending?,
+                Woken::ExtensionSync => {
+                    if let Some(hook) = self.extension_sync.as_mut() {
+                        hook();
+                    }
                 }
             }
-        })?;
+        };
         self.in_flight = Some(InFlight { id: pending.request.id.clone(), responder: pending.responder });
         Some(pending.request)
     }

@@ -135,8 +135,8 @@ impl ClassicExtension {
 
     /// Calls function `index`; each argument is converted to its declared C type.
     pub fn call(&self, index: usize, args: &CallArgs<'_>) -> Result<ClassicOutput, CallError> {
-        let binding = self.bindings.get(index).ok_or_else(|| CallError { extension: self.name.clone(), function: format!("#{index}"), message: "no such function".into() })?;
-        let error = |message: String| CallError { extension: self.name.clone(), function: binding.name.clone(), message };
+        let binding = self.bindings.get(index).ok_or_else(|| CallError::failed(&self.name, &format!("#{index}"), "no such function"))?;
+        let error = |message: String| CallError::failed(&self.name, &binding.name, message);
         // Storage the libffi arguments point into; sized up front so nothing moves.
         let mut strings: Vec<CString> = Vec::with_capacity(binding.parameters.len());
         let mut string_ptrs: Vec<*const c_char> = Vec::with_capacity(binding.parameters.len());

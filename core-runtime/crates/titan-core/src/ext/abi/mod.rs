@@ -1,7 +1,8 @@
 //! The host side of the extension ABI, and the only module of titan-core allowed `unsafe`:
 //! `dlopen`, the versioned handshake, calls through function pointers, and giving results back
-//! to the extension that allocated them. Everything outside this module is safe Rust over
-//! `LoadedExtension`, `WorkerAttachment`, `CallArgs` and `CallOutput`.
+//! to the extension that allocated them. It knows one build of an extension at a time
+//! (`ExtensionBuild`, a worker's `WorkerSession` on it); swapping builds under running workers
+//! is `ext::reload`'s job, in safe Rust over these types.
 //! The rules it enforces are written down in `core-runtime/docs/abi.md`.
 
 use std::ffi::{CStr, c_char, c_void};
@@ -14,6 +15,8 @@ use smallvec::SmallVec;
 use titan_ext_sys::*;
 
 use crate::ext::error::{CallError, ExtensionError};
+use crate::ext::private_copy::PrivateCopy;
+use crate::ext::version::check_sdk_version;
 
 pub mod classic;
 
@@ -42,14 +45,38 @@ pub struct ExtensionDescription {
     pub functions: Vec<(String, u32, String)>,
 }
 
-/// Host-side data behind `titan_host.host_data`: which extension a log line comes from.
-struct HostContext {
-    extension: String,
+#[cfg(test)]
+impl FunctionInfo {
+    /// A function that is never called, for tests of what the host does with names.
+    pub(crate) fn for_tests(name: &str) -> Self {
+        unsafe extern "C" fn never(_: *const titan_call, _: *const titan_value, _: usize, _: *mut titan_value) -> titan_status {
+            TITAN_ERR
+        }
+        Self { name: name.to_owned(), arity: 0, signature: "{}".into(), call: never }
+    }
 }
 
-/// A loaded, initialized extension. Shared by every worker; dropping the last reference calls
-/// `unload` and then closes the library.
-pub struct LoadedExtension {
+/// What every build of an extension is initialized with: its `config` from the app's config
+/// (JSON text) and the app's data directory (the host table's `data_dir`).
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// The extension's `config` object, as JSON text (`null` when absent).
+    pub config_json: String,
+    /// The app's data directory, UTF-8; `None` passes an empty `data_dir`.
+    pub data_dir: Option<String>,
+}
+
+/// Host-side data behind `titan_host.host_data`: which extension a log line comes from, and the
+/// bytes `titan_host.data_dir` points at.
+struct HostContext {
+    extension: String,
+    data_dir: String,
+}
+
+/// One build of an extension, opened and initialized: the library (or a descriptor linked into
+/// the runtime), its `init` state and the host table it was given. Dropping the last reference
+/// calls `unload`, closes the library and deletes its private copy, in that order.
+pub(crate) struct ExtensionBuild {
     descriptor: *const titan_extension,
     state: *mut c_void,
     functions: Vec<FunctionInfo>,
@@ -59,20 +86,23 @@ pub struct LoadedExtension {
     // Kept alive for the extension until unload; boxed so their addresses never move.
     _host: Box<titan_host>,
     _host_context: Box<HostContext>,
-    // Declared last: dropped after `unload` ran (in Drop) and after everything above.
     library: Option<Library>,
+    /// The file the library was opened from (its private copy for a reload).
+    path: Option<PathBuf>,
+    // Declared last: removed after the library is closed.
+    _copy: Option<PrivateCopy>,
 }
 
 // SAFETY: the ABI requires extension functions, `worker_init` and `free_value` to be callable
 // from any thread, and the descriptor and state to stay valid until `unload`; the host never
 // mutates them.
-unsafe impl Send for LoadedExtension {}
+unsafe impl Send for ExtensionBuild {}
 // SAFETY: as above; shared access only reads the descriptor and calls thread-safe functions.
-unsafe impl Sync for LoadedExtension {}
+unsafe impl Sync for ExtensionBuild {}
 
-impl std::fmt::Debug for LoadedExtension {
+impl std::fmt::Debug for ExtensionBuild {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedExtension").field("name", &self.name).field("version", &self.version).finish_non_exhaustive()
+        f.debug_struct("ExtensionBuild").field("name", &self.name).field("version", &self.version).finish_non_exhaustive()
     }
 }
 
@@ -85,120 +115,95 @@ unsafe fn c_text(ptr: *const c_char) -> Option<String> {
     (!ptr.is_null()).then(|| unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
 }
 
-impl LoadedExtension {
-    /// `dlopen`s a native extension, checks its ABI, and initializes it with `config_json`
-    /// (the `config` object of the app's `titan.config.json`, as JSON text).
-    pub fn open(path: &Path, config_json: &str) -> Result<Arc<Self>, ExtensionError> {
-        // SAFETY: loading a library runs its initializers; a Titan extension is code the app
-        // chose to load (listed in its config), which is the trust model of any native plugin.
-        let library = unsafe { Library::new(path) }
-            .map_err(|err| ExtensionError::Open { path: path.to_owned(), reason: err.to_string() })?;
-        // SAFETY: the symbol, if present, has the entry point's signature (the ABI's one rule
-        // that cannot be checked before calling it).
-        let entry: titan_entry_fn = match unsafe { library.get::<titan_entry_fn>(TITAN_ENTRY_SYMBOL) } {
-            Ok(symbol) => *symbol,
-            Err(_) => return Err(ExtensionError::NotAnExtension { path: path.to_owned() }),
-        };
-        // SAFETY: calling the entry point is the handshake's first step; it only returns a pointer.
-        let descriptor = unsafe { entry(TITAN_ABI_VERSION) };
-        Self::from_descriptor(descriptor, Some(library), path.to_owned(), config_json)
+/// Opens a library and calls its entry point: the handshake's first step.
+fn open_library(path: &Path) -> Result<(Library, *const titan_extension), ExtensionError> {
+    // SAFETY: loading a library runs its initializers; a Titan extension is code the app
+    // chose to load (listed in its config), which is the trust model of any native plugin.
+    let library = unsafe { Library::new(path) }.map_err(|err| ExtensionError::Open { path: path.to_owned(), reason: err.to_string() })?;
+    // SAFETY: the symbol, if present, has the entry point's signature (the ABI's one rule
+    // that cannot be checked before calling it).
+    let entry: titan_entry_fn = match unsafe { library.get::<titan_entry_fn>(TITAN_ENTRY_SYMBOL) } {
+        Ok(symbol) => *symbol,
+        Err(_) => return Err(ExtensionError::NotAnExtension { path: path.to_owned() }),
+    };
+    // SAFETY: calling the entry point only returns a pointer to the static descriptor.
+    let descriptor = unsafe { entry(TITAN_ABI_VERSION) };
+    Ok((library, descriptor))
+}
+
+/// What the handshake read from a descriptor.
+struct Handshake {
+    descriptor: &'static titan_extension,
+    name: String,
+    version: Option<String>,
+    sdk_version: String,
+    functions: Vec<FunctionInfo>,
+}
+
+impl ExtensionBuild {
+    /// `dlopen`s a native extension, checks its ABI and SDK versions and, when `expected_name`
+    /// is given (a reload), its name, then initializes it. `copy` is the private copy `path`
+    /// is, deleted once the library is closed.
+    pub(crate) fn open(path: &Path, copy: Option<PrivateCopy>, options: &InitOptions, expected_name: Option<&str>) -> Result<Self, ExtensionError> {
+        let (library, descriptor) = open_library(path)?;
+        let handshake = read_descriptor(descriptor, path)?;
+        if let Some(expected) = expected_name.filter(|expected| *expected != handshake.name) {
+            return Err(ExtensionError::NameChanged { path: path.to_owned(), expected: expected.to_owned(), found: handshake.name });
+        }
+        let mut build = Self::initialize(handshake, Some(library), options)?;
+        build.path = Some(path.to_owned());
+        build._copy = copy;
+        Ok(build)
     }
 
     /// Reads a library's descriptor (name, versions, functions and their signatures) after the
-    /// same ABI checks, without running `init`: for tooling such as type generation.
-    pub fn inspect(path: &Path) -> Result<ExtensionDescription, ExtensionError> {
-        // SAFETY: as in `open`.
-        let library = unsafe { Library::new(path) }.map_err(|err| ExtensionError::Open { path: path.to_owned(), reason: err.to_string() })?;
-        // SAFETY: as in `open`.
-        let entry: titan_entry_fn = match unsafe { library.get::<titan_entry_fn>(TITAN_ENTRY_SYMBOL) } {
-            Ok(symbol) => *symbol,
-            Err(_) => return Err(ExtensionError::NotAnExtension { path: path.to_owned() }),
+    /// same checks, without running `init`: for tooling such as type generation.
+    pub(crate) fn inspect(path: &Path) -> Result<ExtensionDescription, ExtensionError> {
+        let (library, descriptor) = open_library(path)?;
+        let handshake = read_descriptor(descriptor, path)?;
+        let description = ExtensionDescription {
+            name: handshake.name,
+            version: handshake.version,
+            sdk_version: handshake.sdk_version,
+            functions: handshake.functions.into_iter().map(|f| (f.name, f.arity, f.signature)).collect(),
         };
-        // SAFETY: as in `open`.
-        let descriptor = unsafe { entry(TITAN_ABI_VERSION) };
-        let (d, name, version, sdk_version, functions) = Self::read_descriptor(descriptor, path)?;
-        let _ = d;
-        Ok(ExtensionDescription { name, version, sdk_version, functions: functions.into_iter().map(|f| (f.name, f.arity, f.signature)).collect() })
+        // The strings above were copied out; only now may the library close.
+        drop(library);
+        Ok(description)
     }
 
     /// Initializes an extension linked into the runtime (Titan's built-in engines, declared with
     /// `static_entry`): the same descriptor and checks, without a library to open.
-    pub fn from_static(descriptor: fn() -> *const titan_extension, label: &str, config_json: &str) -> Result<Arc<Self>, ExtensionError> {
-        Self::from_descriptor(descriptor(), None, PathBuf::from(label), config_json)
+    pub(crate) fn from_static(descriptor: fn() -> *const titan_extension, label: &str, options: &InitOptions) -> Result<Self, ExtensionError> {
+        let handshake = read_descriptor(descriptor(), Path::new(label))?;
+        Self::initialize(handshake, None, options)
     }
 
-    fn from_descriptor(descriptor: *const titan_extension, library: Option<Library>, origin: PathBuf, config_json: &str) -> Result<Arc<Self>, ExtensionError> {
-        let (d, name, version, sdk_version, functions) = Self::read_descriptor(descriptor, &origin)?;
-        Self::initialize(descriptor, d, name, version, sdk_version, functions, library, config_json)
-    }
-
-    /// The handshake: checks the header and reads a v1 descriptor.
-    #[allow(clippy::type_complexity)]
-    fn read_descriptor(descriptor: *const titan_extension, origin: &Path) -> Result<(&'static titan_extension, String, Option<String>, String, Vec<FunctionInfo>), ExtensionError> {
-        let origin = origin.to_owned();
-        if descriptor.is_null() {
-            return Err(ExtensionError::Refused { path: origin, host_abi: TITAN_ABI_VERSION });
-        }
-        // SAFETY: the header (abi_version, struct_size, name, version, sdk_version) is frozen in
-        // every ABI version, so reading it is valid whatever version built the extension.
-        let (abi, size, name, version, sdk) = unsafe {
-            let d = &*descriptor;
-            (d.abi_version, d.struct_size, c_text(d.name), c_text(d.version), c_text(d.sdk_version))
-        };
-        let name = name.unwrap_or_else(|| origin.display().to_string());
-        let sdk_version = sdk.unwrap_or_else(|| "unknown".into());
-        if abi != TITAN_ABI_VERSION {
-            return Err(ExtensionError::AbiMismatch { name, extension_abi: abi, sdk_version, host_abi: TITAN_ABI_VERSION });
-        }
-        if (size as usize) < std::mem::size_of::<titan_extension>() {
-            return Err(ExtensionError::Malformed { name, reason: format!("its descriptor is {size} bytes, ABI {abi} needs {}", std::mem::size_of::<titan_extension>()) });
-        }
-        // SAFETY: version and size checked: this is a v1 descriptor, static for the library's life.
-        let d = unsafe { &*descriptor };
-        let mut functions = Vec::with_capacity(d.function_count);
-        for index in 0..d.function_count {
-            // SAFETY: `functions` points to `function_count` definitions.
-            let def = unsafe { &*d.functions.add(index) };
-            // SAFETY: names and signatures are NUL-terminated static strings.
-            let (fn_name, signature) = unsafe { (c_text(def.name), c_text(def.signature)) };
-            let fn_name = fn_name.ok_or_else(|| ExtensionError::Malformed { name: name.clone(), reason: format!("function #{index} has no name") })?;
-            functions.push(FunctionInfo { name: fn_name, arity: def.arity, signature: signature.unwrap_or_else(|| "{}".into()), call: def.call });
-        }
-        Ok((d, name, version, sdk_version, functions))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn initialize(
-        descriptor: *const titan_extension,
-        d: &'static titan_extension,
-        name: String,
-        version: Option<String>,
-        sdk_version: String,
-        functions: Vec<FunctionInfo>,
-        library: Option<Library>,
-        config_json: &str,
-    ) -> Result<Arc<Self>, ExtensionError> {
-        let host_context = Box::new(HostContext { extension: name.clone() });
+    fn initialize(handshake: Handshake, library: Option<Library>, options: &InitOptions) -> Result<Self, ExtensionError> {
+        let Handshake { descriptor: d, name, version, sdk_version, functions } = handshake;
+        let host_context = Box::new(HostContext { extension: name.clone(), data_dir: options.data_dir.clone().unwrap_or_default() });
         let host = Box::new(titan_host {
             abi_version: TITAN_ABI_VERSION,
             struct_size: std::mem::size_of::<titan_host>() as u32,
             host_data: (&*host_context as *const HostContext).cast_mut().cast(),
             log: host_log,
             register_transport: host_register_transport,
+            data_dir: titan_buffer { ptr: host_context.data_dir.as_ptr(), len: host_context.data_dir.len() },
         });
         let mut state: *mut c_void = std::ptr::null_mut();
         if let Some(init) = d.init {
             let mut error = titan_value::NULL;
+            let config = &options.config_json;
             // SAFETY: the ABI's init contract: valid host table, config bytes, writable slots.
-            let status = unsafe { init(&*host, config_json.as_ptr(), config_json.len(), &mut state, &mut error) };
+            let status = unsafe { init(&*host, config.as_ptr(), config.len(), &mut state, &mut error) };
             if status != TITAN_OK {
                 // SAFETY: on failure `error` is a string value the extension owns.
                 let message = unsafe { take_message(&mut error, d.free_value) };
                 return Err(ExtensionError::Init { name, message });
             }
         }
-        Ok(Arc::new(Self {
-            descriptor,
+        Ok(Self {
+            descriptor: d,
             state,
             functions,
             name,
@@ -207,37 +212,44 @@ impl LoadedExtension {
             _host: host,
             _host_context: host_context,
             library,
-        }))
+            path: None,
+            _copy: None,
+        })
     }
 
-    /// The extension's name (its crate name).
-    pub fn name(&self) -> &str {
+    /// The extension's name (its crate name, or the `name` its `extension!` declares).
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
     /// The extension's version.
-    pub fn version(&self) -> &str {
+    pub(crate) fn version(&self) -> &str {
         &self.version
     }
 
     /// The titan-ext version that built it.
-    pub fn sdk_version(&self) -> &str {
+    pub(crate) fn sdk_version(&self) -> &str {
         &self.sdk_version
     }
 
-    /// Its functions, in descriptor order (the index `call` takes).
-    pub fn functions(&self) -> &[FunctionInfo] {
+    /// The file its library was opened from; `None` for an extension linked into the runtime.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Its functions, in descriptor order.
+    pub(crate) fn functions(&self) -> &[FunctionInfo] {
         &self.functions
     }
 
     fn descriptor(&self) -> &titan_extension {
-        // SAFETY: checked in `from_entry`; valid until the library closes, after `self` drops.
+        // SAFETY: checked by the handshake; valid until the library closes, after `self` drops.
         unsafe { &*self.descriptor }
     }
 
-    /// Runs `worker_init` for the worker on the current thread. Keep the attachment on that
+    /// Runs `worker_init` for the worker on the current thread. Keep the session on that
     /// thread: its drop runs `worker_drop` there.
-    pub fn attach_worker(self: &Arc<Self>, worker_id: u32) -> Result<WorkerAttachment, ExtensionError> {
+    pub(crate) fn start_worker(self: &Arc<Self>, worker_id: u32) -> Result<WorkerSession, ExtensionError> {
         let mut worker_state: *mut c_void = std::ptr::null_mut();
         if let Some(worker_init) = self.descriptor().worker_init {
             let mut error = titan_value::NULL;
@@ -249,52 +261,83 @@ impl LoadedExtension {
                 return Err(ExtensionError::WorkerInit { name: self.name.clone(), worker_id, message });
             }
         }
-        Ok(WorkerAttachment { extension: self.clone(), worker_id, worker_state, _not_send: PhantomData })
+        Ok(WorkerSession { build: self.clone(), worker_id, worker_state, _not_send: PhantomData })
     }
 }
 
-impl Drop for LoadedExtension {
+impl Drop for ExtensionBuild {
     fn drop(&mut self) {
         if let Some(unload) = self.descriptor().unload {
-            // SAFETY: the last reference is gone: no call is running and none will start.
+            // SAFETY: the last reference is gone: no call is running and none will start, and
+            // every worker session (which holds a reference) has run its worker_drop.
             unsafe { unload(self.state) };
         }
-        // `library` drops after this, closing it.
+        // Close the library before the private copy (a field declared after it) is deleted.
         drop(self.library.take());
     }
 }
 
-/// An extension as one worker uses it: its per-worker state lives here.
-pub struct WorkerAttachment {
-    extension: Arc<LoadedExtension>,
+/// The handshake: checks the header (ABI, then SDK version) and reads a v1 descriptor.
+fn read_descriptor(descriptor: *const titan_extension, origin: &Path) -> Result<Handshake, ExtensionError> {
+    let origin = origin.to_owned();
+    if descriptor.is_null() {
+        return Err(ExtensionError::Refused { path: origin, host_abi: TITAN_ABI_VERSION });
+    }
+    // SAFETY: the header (abi_version, struct_size, name, version, sdk_version) is frozen in
+    // every ABI version, so reading it is valid whatever version built the extension.
+    let (abi, size, name, version, sdk) = unsafe {
+        let d = &*descriptor;
+        (d.abi_version, d.struct_size, c_text(d.name), c_text(d.version), c_text(d.sdk_version))
+    };
+    let name = name.unwrap_or_else(|| origin.display().to_string());
+    let sdk_version = sdk.unwrap_or_else(|| "unknown".into());
+    if abi != TITAN_ABI_VERSION {
+        return Err(ExtensionError::AbiMismatch { name, extension_abi: abi, sdk_version, host_abi: TITAN_ABI_VERSION });
+    }
+    check_sdk_version(&name, &sdk_version)?;
+    if (size as usize) < std::mem::size_of::<titan_extension>() {
+        return Err(ExtensionError::Malformed { name, reason: format!("its descriptor is {size} bytes, ABI {abi} needs {}", std::mem::size_of::<titan_extension>()) });
+    }
+    // SAFETY: version and size checked: this is a v1 descriptor, static for the library's life.
+    let d = unsafe { &*descriptor };
+    let mut functions = Vec::with_capacity(d.function_count);
+    for index in 0..d.function_count {
+        // SAFETY: `functions` points to `function_count` definitions.
+        let def = unsafe { &*d.functions.add(index) };
+        // SAFETY: names and signatures are NUL-terminated static strings.
+        let (fn_name, signature) = unsafe { (c_text(def.name), c_text(def.signature)) };
+        let fn_name = fn_name.ok_or_else(|| ExtensionError::Malformed { name: name.clone(), reason: format!("function #{index} has no name") })?;
+        functions.push(FunctionInfo { name: fn_name, arity: def.arity, signature: signature.unwrap_or_else(|| "{}".into()), call: def.call });
+    }
+    Ok(Handshake { descriptor: d, name, version, sdk_version, functions })
+}
+
+/// One worker's use of one build: its per-worker state lives here.
+pub(crate) struct WorkerSession {
+    build: Arc<ExtensionBuild>,
     worker_id: u32,
     worker_state: *mut c_void,
     // Per-worker state belongs to one thread.
     _not_send: PhantomData<*mut ()>,
 }
 
-impl WorkerAttachment {
-    /// The extension.
-    pub fn extension(&self) -> &Arc<LoadedExtension> {
-        &self.extension
+impl WorkerSession {
+    /// The build.
+    pub(crate) fn build(&self) -> &Arc<ExtensionBuild> {
+        &self.build
     }
 
-    /// Calls function `index` with `args`; missing arguments are passed as null. The output
-    /// borrows the extension's buffer and gives it back on drop.
-    pub fn call(&self, index: usize, args: &CallArgs<'_>) -> Result<CallOutput<'_>, CallError> {
-        let extension = &*self.extension;
-        let function = extension.functions.get(index).ok_or_else(|| CallError {
-            extension: extension.name.clone(),
-            function: format!("#{index}"),
-            message: "no such function".into(),
-        })?;
+    /// Calls function `index` (descriptor order) with `args` and hands the result to `read`
+    /// while it is alive: the extension's buffer goes back to it right after, while this session
+    /// (and so the library) is borrowed. Missing arguments are passed as null.
+    // Inlined into the napi layer's callback: this is the per-call path.
+    #[inline(always)]
+    pub(crate) fn call<R>(&self, index: usize, args: &CallArgs<'_>, read: impl FnOnce(ValueView<'_>) -> R) -> Result<R, CallError> {
+        let build = &*self.build;
+        let function = build.functions.get(index).ok_or_else(|| CallError::failed(&build.name, &format!("#{index}"), "no such function"))?;
         let arity = function.arity as usize;
         if args.values.len() > arity {
-            return Err(CallError {
-                extension: extension.name.clone(),
-                function: function.name.clone(),
-                message: format!("takes {arity} argument(s), got {}", args.values.len()),
-            });
+            return Err(CallError::failed(&build.name, &function.name, format!("takes {arity} argument(s), got {}", args.values.len())));
         }
         let padded: SmallVec<[titan_value; 4]>;
         let values: &[titan_value] = if args.values.len() == arity {
@@ -306,29 +349,30 @@ impl WorkerAttachment {
         let call = titan_call {
             struct_size: std::mem::size_of::<titan_call>() as u32,
             worker_id: self.worker_id,
-            extension_state: extension.state,
+            extension_state: build.state,
             worker_state: self.worker_state,
         };
         let mut result = titan_value::NULL;
         // SAFETY: the ABI's call contract: a valid call, `values.len()` borrowed arguments that
         // outlive the call (CallArgs' lifetime), a writable result slot.
         let status = unsafe { (function.call)(&call, values.as_ptr(), values.len(), &mut result) };
-        let free = extension.descriptor().free_value;
+        let free = build.descriptor().free_value;
         if status == TITAN_OK {
-            Ok(CallOutput { value: result, free, _borrow: PhantomData })
+            let output = ReturnedValue { value: result, free };
+            Ok(read(output.view()))
         } else {
             // SAFETY: on failure the result is a string value the extension owns.
             let message = unsafe { take_message(&mut result, free) };
-            Err(CallError { extension: extension.name.clone(), function: function.name.clone(), message })
+            Err(CallError::failed(&build.name, &function.name, message))
         }
     }
 }
 
-impl Drop for WorkerAttachment {
+impl Drop for WorkerSession {
     fn drop(&mut self) {
-        if let Some(worker_drop) = self.extension.descriptor().worker_drop {
-            // SAFETY: on the worker's thread (the attachment is !Send), once.
-            unsafe { worker_drop(self.extension.state, self.worker_id, self.worker_state) };
+        if let Some(worker_drop) = self.build.descriptor().worker_drop {
+            // SAFETY: on the worker's thread (the session is !Send), once.
+            unsafe { worker_drop(self.build.state, self.worker_id, self.worker_state) };
         }
     }
 }
@@ -343,61 +387,73 @@ pub struct CallArgs<'a> {
 
 impl<'a> CallArgs<'a> {
     /// Empty, with room for `n` arguments.
+    #[inline]
     pub fn with_capacity(n: usize) -> Self {
         Self { values: SmallVec::with_capacity(n), _borrows: PhantomData }
     }
 
     /// Removes every argument, keeping the allocation.
+    #[inline]
     pub fn clear(&mut self) {
         self.values.clear();
     }
 
     /// `null` / `undefined`.
+    #[inline]
     pub fn push_null(&mut self) {
         self.values.push(titan_value::NULL);
     }
 
     /// A boolean.
+    #[inline]
     pub fn push_bool(&mut self, value: bool) {
         self.values.push(titan_value { kind: TITAN_BOOL, reserved: 0, payload: titan_payload { boolean: value } });
     }
 
     /// A number.
+    #[inline]
     pub fn push_f64(&mut self, value: f64) {
         self.values.push(titan_value { kind: TITAN_F64, reserved: 0, payload: titan_payload { number: value } });
     }
 
     /// A BigInt.
+    #[inline]
     pub fn push_i64(&mut self, value: i64) {
         self.values.push(titan_value { kind: TITAN_I64, reserved: 0, payload: titan_payload { integer: value } });
     }
 
+    #[inline]
     fn push_buffer(&mut self, kind: u32, bytes: &'a [u8]) {
         let buffer = titan_buffer { ptr: bytes.as_ptr(), len: bytes.len() };
         self.values.push(titan_value { kind, reserved: 0, payload: titan_payload { buffer } });
     }
 
     /// A string, borrowed.
+    #[inline]
     pub fn push_str(&mut self, value: &'a str) {
         self.push_buffer(TITAN_STRING, value.as_bytes());
     }
 
     /// Bytes, borrowed.
+    #[inline]
     pub fn push_bytes(&mut self, value: &'a [u8]) {
         self.push_buffer(TITAN_BYTES, value);
     }
 
     /// A structured value as JSON text, borrowed.
+    #[inline]
     pub fn push_json(&mut self, json: &'a str) {
         self.push_buffer(TITAN_JSON, json.as_bytes());
     }
 
     /// Number of arguments.
+    #[inline]
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
     /// No arguments.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
@@ -424,16 +480,16 @@ pub enum ValueView<'a> {
     Unknown(u32),
 }
 
-/// A successful call's result; gives the buffer back to the extension on drop.
-pub struct CallOutput<'a> {
+/// A successful call's result; gives the buffer back to the extension on drop. Lives only
+/// inside `WorkerSession::call`, which holds the library open around it.
+struct ReturnedValue {
     value: titan_value,
     free: titan_free_value_fn,
-    _borrow: PhantomData<&'a WorkerAttachment>,
 }
 
-impl CallOutput<'_> {
-    /// The value.
-    pub fn view(&self) -> ValueView<'_> {
+impl ReturnedValue {
+    #[inline]
+    fn view(&self) -> ValueView<'_> {
         let v = &self.value;
         // SAFETY: each arm reads the payload field its kind selects; buffers stay valid until
         // `free_value`, which runs when `self` drops.
@@ -452,7 +508,7 @@ impl CallOutput<'_> {
     }
 }
 
-impl Drop for CallOutput<'_> {
+impl Drop for ReturnedValue {
     fn drop(&mut self) {
         if matches!(self.value.kind, TITAN_STRING | TITAN_BYTES | TITAN_JSON) {
             // SAFETY: the extension's own value, given back once.
@@ -463,6 +519,7 @@ impl Drop for CallOutput<'_> {
 
 /// # Safety
 /// `value` is a buffer kind whose buffer is live.
+#[inline]
 pub(super) unsafe fn buffer_bytes(value: &titan_value) -> &[u8] {
     // SAFETY: see above.
     let buffer = unsafe { value.payload.buffer };

@@ -1,0 +1,24 @@
+// What every Titan isolate has before any app or extension code runs: the `t` namespace with
+// `t.log` and `t.response`, `defineAction`, and console routed to the structured log. Shared by
+// the server's workers and the extension harness, so both isolates look the same to an extension.
+
+import { responses } from "./response.js";
+import type { createLogger } from "./log.js";
+
+export function installGlobals(log: ReturnType<typeof createLogger>): Record<string, unknown> {
+  const g = globalThis as Record<string, unknown>;
+  const t: Record<string, unknown> = { log, response: responses };
+  g.t = t;
+  g.defineAction = (action: unknown) => {
+    if (typeof action !== "function") {
+      throw new TypeError(`defineAction expects a function (req) => response, got ${typeof action}`);
+    }
+    return action;
+  };
+  // console.* from actions become structured lines carrying the request id, written synchronously.
+  console.log = console.info = (...args: unknown[]) => log(...args);
+  console.debug = (...args: unknown[]) => log.debug(args.map(String).join(" "));
+  console.warn = (...args: unknown[]) => log.warn(args.map(String).join(" "));
+  console.error = (...args: unknown[]) => log.error(args.map(String).join(" "));
+  return t;
+}

@@ -1,0 +1,6 @@
+// The extension's JS entry (titan.json "entry"): runs in every worker after the addon's exports
+// are bound, as a plain script with `t` in scope (not a module: no import or export). Build a
+// friendlier JS API on top of the natives here; what you add is part of t.{{namespace}}.
+
+// `t.{{namespace}}.slugifyAll(["Hello, World!", "Ada Lovelace"])` → ["hello-world", "ada-lovelace"].
+t.{{namespace}}.slugifyAll = (titles) => titles.map((title) => t.{{namespace}}.slugify(title));

@@ -100,11 +100,24 @@ impl FrameDecoder {
     }
 
     /// Feeds the next chunk of the stream and returns every frame it completes, in order.
-    pub fn push(&mut self, mut chunk: &[u8]) -> Result<Vec<Frame>, DecodeError> {
+    /// On an error the frames the chunk completed before it are lost; a connection that must
+    /// still handle them uses [`FrameDecoder::push_into`].
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<Frame>, DecodeError> {
+        let mut frames = Vec::new();
+        self.push_into(chunk, &mut frames)?;
+        Ok(frames)
+    }
+
+    /// Like [`FrameDecoder::push`], but appends completed frames to `frames`, so those that
+    /// came before an oversized prefix in the same chunk are kept.
+    pub fn push_into(
+        &mut self,
+        mut chunk: &[u8],
+        frames: &mut Vec<Frame>,
+    ) -> Result<(), DecodeError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
-        let mut frames = Vec::new();
         loop {
             match self.body_len {
                 None => {
@@ -149,7 +162,7 @@ impl FrameDecoder {
                 }
             }
         }
-        Ok(frames)
+        Ok(())
     }
 }
 
@@ -247,6 +260,18 @@ mod tests {
         );
         assert_eq!(decoder.buffered_len(), 0);
         assert_eq!(decoder.push(b"more").unwrap_err(), err);
+    }
+
+    #[test]
+    fn push_into_keeps_the_frames_before_an_oversized_prefix() {
+        let mut decoder = FrameDecoder::with_max_frame_len(10);
+        let mut chunk = framed(&[b"ok"]);
+        chunk.extend_from_slice(&[0, 0, 0, 11]);
+        let mut frames = Vec::new();
+        let err = decoder.push_into(&chunk, &mut frames).unwrap_err();
+        assert!(matches!(err, DecodeError::Oversized { size: 11, .. }));
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].body(), b"ok");
     }
 
     #[test]

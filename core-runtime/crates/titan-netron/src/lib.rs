@@ -1,7 +1,8 @@
 //! The Netron wire codec, so Titan interoperates with existing Netron peers: values with
 //! Netron's msgpack extension types (`value`, `encode`, `decode`), packets (`packet`),
 //! length-prefixed framing for byte-stream transports (`frame`), the JSON id handshake
-//! (`handshake`) and `serde_json` conversions (`json`). Pure Rust, no I/O.
+//! (`handshake`), `serde_json` conversions (`json`), and the tcp/unix transports with a minimal
+//! dispatcher (`transport`, on tokio).
 //!
 //! ```
 //! use titan_netron::{Packet, PacketType, Value};
@@ -23,6 +24,7 @@ mod frame;
 mod handshake;
 mod json;
 mod packet;
+pub mod transport;
 mod value;
 
 pub use decode::DecodeLimits;

@@ -25,6 +25,11 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A frame whose boundaries the transport itself gives (one WebSocket message).
+    pub(crate) fn from_message(body: Bytes) -> Self {
+        Self { body }
+    }
+
     /// The body bytes.
     pub fn body(&self) -> &[u8] {
         &self.body

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use titan_netron::transport::{
-    ConnectionEnd, FramedConnection, ListenAddress, Listener, ServeOptions, ServerSession,
+    Connection, ConnectionEnd, ListenAddress, Listener, ServeOptions, ServerSession,
     TransportError, parse_listen_address, serve,
 };
 use titan_netron::{
@@ -274,7 +274,8 @@ async fn a_session_drops_malformed_packets_and_serves_a_client_without_an_id() {
         panic!()
     };
     let server = tokio::spawn(async move {
-        let connection: FramedConnection = listener.accept().await.unwrap();
+        let connection: Connection = listener.accept().await.unwrap().open().await.unwrap();
+        assert!(matches!(connection, Connection::Framed(_)));
         let mut session = ServerSession::accept(connection, SERVER_ID).await.unwrap();
         let packet = session.next_packet().await.unwrap().expect("a packet");
         let answer = calculator(packet.clone()).unwrap();

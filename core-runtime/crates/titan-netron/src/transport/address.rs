@@ -1,5 +1,5 @@
-//! Listen addresses: `tcp://HOST:PORT` and `unix:///path`, parsed into an enum with errors that
-//! list the accepted forms.
+//! Listen addresses: `tcp://HOST:PORT`, `unix:///path` and `ws://HOST:PORT[/path]`, parsed into
+//! an enum with errors that list the accepted forms.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -18,6 +18,15 @@ pub enum ListenAddress {
     },
     /// A Unix domain socket at an absolute path.
     Unix(PathBuf),
+    /// WebSocket over TCP, upgrading requests for `path` and anything below it.
+    Ws {
+        /// Host name or IP address.
+        host: String,
+        /// Port; 0 asks the OS for a free one.
+        port: u16,
+        /// The mount path, `""` for every path, otherwise starting with `/` (no trailing `/`).
+        path: String,
+    },
 }
 
 impl fmt::Display for ListenAddress {
@@ -26,41 +35,23 @@ impl fmt::Display for ListenAddress {
             Self::Tcp { host, port } if host.contains(':') => write!(f, "tcp://[{host}]:{port}"),
             Self::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
             Self::Unix(path) => write!(f, "unix://{}", path.display()),
+            Self::Ws { host, port, path } if host.contains(':') => {
+                write!(f, "ws://[{host}]:{port}{path}")
+            }
+            Self::Ws { host, port, path } => write!(f, "ws://{host}:{port}{path}"),
         }
     }
 }
 
-/// Parses `tcp://HOST:PORT` or `unix:///absolute/path`.
+/// Parses `tcp://HOST:PORT`, `unix:///absolute/path` or `ws://HOST:PORT[/path]`.
 pub fn parse_listen_address(input: &str) -> Result<ListenAddress, AddressError> {
     let fail = |reason: &str| AddressError {
         input: input.to_owned(),
         reason: reason.to_owned(),
     };
     if let Some(rest) = input.strip_prefix("tcp://") {
-        let (host, port) = rest
-            .rsplit_once(':')
-            .ok_or_else(|| fail("the port is missing"))?;
-        let host = match host.strip_prefix('[') {
-            Some(inner) => inner
-                .strip_suffix(']')
-                .ok_or_else(|| fail("an IPv6 host must be written in brackets, [::1]"))?,
-            None if host.contains(':') => {
-                return Err(fail("an IPv6 host must be written in brackets, [::1]"));
-            }
-            None => host,
-        };
-        if host.is_empty() {
-            return Err(fail("the host is missing"));
-        }
-        let port = port.parse::<u16>().map_err(|_| {
-            fail(&format!(
-                "the port {port:?} is not a number from 0 to 65535"
-            ))
-        })?;
-        return Ok(ListenAddress::Tcp {
-            host: host.to_owned(),
-            port,
-        });
+        let (host, port) = parse_host_port(rest).map_err(|reason| fail(&reason))?;
+        return Ok(ListenAddress::Tcp { host, port });
     }
     if let Some(path) = input.strip_prefix("unix://") {
         if !path.starts_with('/') {
@@ -70,10 +61,47 @@ pub fn parse_listen_address(input: &str) -> Result<ListenAddress, AddressError> 
         }
         return Ok(ListenAddress::Unix(PathBuf::from(path)));
     }
-    if input.starts_with("ws://") || input.starts_with("wss://") {
-        return Err(fail("the ws transport is not built yet"));
+    if let Some(rest) = input.strip_prefix("ws://") {
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if path.contains(['?', '#']) {
+            return Err(fail(
+                "a ws listen path cannot hold a query or fragment; give only the path, ws://HOST:PORT/netron",
+            ));
+        }
+        let (host, port) = parse_host_port(authority).map_err(|reason| fail(&reason))?;
+        // "/netron/" and "/netron" mount the same endpoint; "/" mounts everything.
+        let path = path.trim_end_matches('/').to_owned();
+        return Ok(ListenAddress::Ws { host, port, path });
+    }
+    if input.starts_with("wss://") {
+        return Err(fail(
+            "wss (TLS) is not built in; listen on ws:// behind a TLS-terminating proxy",
+        ));
     }
     Err(fail("unknown scheme"))
+}
+
+/// `HOST:PORT` with an IPv6 host in brackets; the error is the reason only.
+fn parse_host_port(authority: &str) -> Result<(String, u16), String> {
+    let (host, port) = authority
+        .rsplit_once(':')
+        .ok_or_else(|| "the port is missing".to_owned())?;
+    let host = match host.strip_prefix('[') {
+        Some(inner) => inner
+            .strip_suffix(']')
+            .ok_or_else(|| "an IPv6 host must be written in brackets, [::1]".to_owned())?,
+        None if host.contains(':') => {
+            return Err("an IPv6 host must be written in brackets, [::1]".to_owned());
+        }
+        None => host,
+    };
+    if host.is_empty() {
+        return Err("the host is missing".to_owned());
+    }
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| format!("the port {port:?} is not a number from 0 to 65535"))?;
+    Ok((host.to_owned(), port))
 }
 
 #[cfg(test)]
@@ -105,6 +133,32 @@ mod tests {
     }
 
     #[test]
+    fn parses_ws_addresses_with_and_without_a_path() {
+        let mounted = parse_listen_address("ws://0.0.0.0:8080/netron/").unwrap();
+        assert_eq!(
+            mounted,
+            ListenAddress::Ws {
+                host: "0.0.0.0".into(),
+                port: 8080,
+                path: "/netron".into()
+            }
+        );
+        assert_eq!(mounted.to_string(), "ws://0.0.0.0:8080/netron");
+        for everything in ["ws://[::1]:0", "ws://[::1]:0/"] {
+            let address = parse_listen_address(everything).unwrap();
+            assert_eq!(
+                address,
+                ListenAddress::Ws {
+                    host: "::1".into(),
+                    port: 0,
+                    path: String::new()
+                }
+            );
+            assert_eq!(address.to_string(), "ws://[::1]:0");
+        }
+    }
+
+    #[test]
     fn errors_name_the_problem_and_the_accepted_forms() {
         let cases = [
             ("tcp://localhost", "the port is missing"),
@@ -112,14 +166,20 @@ mod tests {
             ("tcp://h:70000", "not a number from 0 to 65535"),
             ("tcp://::1:7100", "must be written in brackets"),
             ("unix://run/x.sock", "must be absolute"),
-            ("ws://h:1", "ws transport is not built yet"),
+            ("ws://h", "the port is missing"),
+            ("ws://h:x/netron", "not a number from 0 to 65535"),
+            ("ws://:1/netron", "the host is missing"),
+            ("ws://h:1/netron?token=t", "cannot hold a query"),
+            ("wss://h:1", "behind a TLS-terminating proxy"),
             ("http://h:1", "unknown scheme"),
         ];
         for (input, reason) in cases {
             let message = parse_listen_address(input).unwrap_err().to_string();
             assert!(message.contains(reason), "{input}: {message}");
             assert!(
-                message.contains("tcp://HOST:PORT") && message.contains("unix:///"),
+                message.contains("tcp://HOST:PORT")
+                    && message.contains("unix:///")
+                    && message.contains("ws://HOST:PORT[/path]"),
                 "{message}"
             );
         }

@@ -1,11 +1,13 @@
-//! One peer's connection: frames in and out over a byte stream ([`FramedConnection`]), and the
-//! server's view of a Netron session on top of it ([`ServerSession`]: id handshake, then packets).
+//! One peer's connection: frames in and out over a byte stream ([`FramedConnection`]) or as
+//! WebSocket messages ([`WsConnection`]), either one as a [`Connection`], and the server's view of
+//! a Netron session on top of it ([`ServerSession`]: id handshake, then packets).
 
 use std::collections::VecDeque;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::error::TransportError;
+use super::ws::WsConnection;
 use crate::decode::DecodeLimits;
 use crate::frame::{Frame, FrameDecoder, write_frame};
 use crate::handshake::Handshake;
@@ -106,11 +108,71 @@ impl FramedConnection {
     }
 }
 
+/// A connection of any built-in transport: the frames a Netron session reads and writes, cut
+/// either by a length prefix (tcp, unix) or by WebSocket message boundaries (ws).
+///
+/// An enum rather than a trait object: there are two ways to cut frames, both known here, and
+/// async methods on a trait object would cost a boxed future per frame. Transports from
+/// extensions (through the ABI) will be a third variant, and the point to revisit this.
+#[derive(Debug)]
+pub enum Connection {
+    /// Length-prefixed frames on a byte stream (tcp, unix).
+    Framed(FramedConnection),
+    /// One frame per WebSocket message (ws).
+    Ws(WsConnection),
+}
+
+impl From<FramedConnection> for Connection {
+    fn from(connection: FramedConnection) -> Self {
+        Self::Framed(connection)
+    }
+}
+
+impl From<WsConnection> for Connection {
+    fn from(connection: WsConnection) -> Self {
+        Self::Ws(connection)
+    }
+}
+
+impl Connection {
+    /// The next frame, or `None` when the peer closed the connection between frames.
+    pub async fn recv_frame(&mut self) -> Result<Option<Frame>, TransportError> {
+        match self {
+            Self::Framed(connection) => connection.recv_frame().await,
+            Self::Ws(connection) => connection.recv_frame().await,
+        }
+    }
+
+    /// Sends one frame with `body`.
+    pub async fn send_frame(&mut self, body: &[u8]) -> Result<(), TransportError> {
+        match self {
+            Self::Framed(connection) => connection.send_frame(body).await,
+            Self::Ws(connection) => connection.send_frame(body).await,
+        }
+    }
+
+    /// Sends one packet as a frame.
+    pub async fn send_packet(&mut self, packet: &Packet) -> Result<(), TransportError> {
+        match self {
+            Self::Framed(connection) => connection.send_packet(packet).await,
+            Self::Ws(connection) => connection.send_packet(packet).await,
+        }
+    }
+
+    /// Closes the connection from our side (end of stream, or a WebSocket close).
+    pub async fn shutdown(&mut self) -> Result<(), TransportError> {
+        match self {
+            Self::Framed(connection) => connection.shutdown().await,
+            Self::Ws(connection) => connection.shutdown().await,
+        }
+    }
+}
+
 /// The server side of a Netron session: sends the server id, takes the client's id, then yields
 /// packets. PING is not answered here (see `serve`), so a caller sees every packet.
 #[derive(Debug)]
 pub struct ServerSession {
-    connection: FramedConnection,
+    connection: Connection,
     limits: DecodeLimits,
     client_id: Option<String>,
     /// Netron's receiver switches to binary mode after the first packet decodes; from then on
@@ -123,9 +185,10 @@ impl ServerSession {
     /// Opens the session: sends `{"type":"id","id":<server_id>}` at once. (Netron's server
     /// waits about 10 ms first; its clients do not depend on that delay.)
     pub async fn accept(
-        mut connection: FramedConnection,
+        connection: impl Into<Connection>,
         server_id: &str,
     ) -> Result<Self, TransportError> {
+        let mut connection = connection.into();
         let hello = Handshake::ServerId {
             id: server_id.to_owned(),
         };
@@ -158,7 +221,9 @@ impl ServerSession {
             let Some(frame) = self.connection.recv_frame().await? else {
                 return Ok(None);
             };
-            if !self.binary_mode && frame.is_json_text() {
+            // Only the first JSON message is the handshake (Netron's server listens for it with
+            // `once`); later text is dropped and counted like any frame that is not a packet.
+            if !self.binary_mode && frame.is_json_text() && self.client_id.is_none() {
                 match frame.handshake().map_err(TransportError::Handshake)? {
                     Handshake::ClientId { id } => self.client_id = Some(id),
                     other @ Handshake::ServerId { .. } => {

@@ -6,7 +6,8 @@ use crate::error::{DecodeError, EncodeError, HandshakeError};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "invalid Netron listen address {input:?}: {reason}. Accepted forms: tcp://HOST:PORT \
-     (tcp://0.0.0.0:7100, tcp://[::1]:7100) and unix:///absolute/path.sock; ws:// is not supported yet"
+     (tcp://0.0.0.0:7100, tcp://[::1]:7100), unix:///absolute/path.sock and \
+     ws://HOST:PORT[/path] (ws://0.0.0.0:8080/netron)"
 )]
 pub struct AddressError {
     /// The address as given.
@@ -45,6 +46,26 @@ pub enum TransportError {
     UnexpectedHandshake {
         /// The message received, as JSON.
         got: String,
+    },
+    /// The WebSocket layer failed (a protocol violation by the peer, or the socket under it).
+    #[error("closed the Netron ws connection: {0}")]
+    WebSocket(#[source] Box<tokio_tungstenite::tungstenite::Error>),
+    /// The peer did not finish the WebSocket upgrade in time.
+    #[error(
+        "closed the connection: the peer did not complete the WebSocket upgrade within {0:?}; \
+         connect with a WebSocket client (ws://...), not a plain tcp one"
+    )]
+    UpgradeTimeout(std::time::Duration),
+    /// The peer asked to upgrade on a path this listener does not serve; it was answered 404.
+    #[error(
+        "refused a WebSocket upgrade for path {requested:?} with 404: this Netron server listens \
+         on {mount:?}; connect to ws://HOST:PORT{mount}"
+    )]
+    WrongPath {
+        /// The path (and query) the client asked for.
+        requested: String,
+        /// The path the listener is mounted at.
+        mount: String,
     },
     /// A packet to send could not be encoded.
     #[error("could not encode a Netron packet to send: {0}")]

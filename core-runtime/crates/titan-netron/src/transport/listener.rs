@@ -1,12 +1,14 @@
-//! Bound sockets for the built-in transports; accepting yields a [`FramedConnection`] whatever
-//! the socket kind.
+//! Bound sockets for the built-in transports. Accepting yields an [`Incoming`] peer; opening it
+//! (the WebSocket upgrade for ws, nothing for tcp and unix) yields a [`Connection`].
 
 use std::io;
 
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 use super::address::ListenAddress;
-use super::connection::FramedConnection;
+use super::connection::{Connection, FramedConnection};
+use super::error::TransportError;
+use super::ws::WsConnection;
 
 /// A listening socket of one of the built-in transports.
 #[derive(Debug)]
@@ -15,6 +17,43 @@ pub enum Listener {
     Tcp(TcpListener),
     /// `unix://`
     Unix(UnixListener),
+    /// `ws://`: a tcp socket whose peers upgrade to WebSocket on `path` (or below it).
+    Ws {
+        /// The tcp socket.
+        listener: TcpListener,
+        /// The mount path, `""` for every path.
+        path: String,
+    },
+}
+
+/// A peer just accepted, not yet speaking Netron. Split from [`Listener::accept`] so the ws
+/// upgrade (an HTTP round trip a slow peer can drag out) runs on the connection's own task
+/// instead of stalling the accept loop.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A tcp socket, framed by length prefix.
+    Tcp(TcpStream),
+    /// A unix socket, framed by length prefix.
+    Unix(UnixStream),
+    /// A tcp socket that must complete the WebSocket upgrade for `path` first.
+    Ws {
+        /// The socket.
+        socket: TcpStream,
+        /// The listener's mount path.
+        path: String,
+    },
+}
+
+impl Incoming {
+    /// Makes the peer a [`Connection`]: for ws this answers the HTTP upgrade (404 for a path
+    /// outside the mount, an error after `UPGRADE_TIMEOUT` without a complete request).
+    pub async fn open(self) -> Result<Connection, TransportError> {
+        match self {
+            Self::Tcp(stream) => Ok(FramedConnection::new(Box::new(stream)).into()),
+            Self::Unix(stream) => Ok(FramedConnection::new(Box::new(stream)).into()),
+            Self::Ws { socket, path } => Ok(WsConnection::upgrade(socket, &path).await?.into()),
+        }
+    }
 }
 
 impl Listener {
@@ -31,6 +70,13 @@ impl Listener {
                 .map_err(with_address),
             ListenAddress::Unix(path) => UnixListener::bind(path)
                 .map(Self::Unix)
+                .map_err(with_address),
+            ListenAddress::Ws { host, port, path } => TcpListener::bind((host.as_str(), *port))
+                .await
+                .map(|listener| Self::Ws {
+                    listener,
+                    path: path.clone(),
+                })
                 .map_err(with_address),
         }
     }
@@ -52,22 +98,36 @@ impl Listener {
                 })?;
                 Ok(ListenAddress::Unix(path.to_owned()))
             }
+            Self::Ws { listener, path } => {
+                let addr = listener.local_addr()?;
+                Ok(ListenAddress::Ws {
+                    host: addr.ip().to_string(),
+                    port: addr.port(),
+                    path: path.clone(),
+                })
+            }
         }
     }
 
     /// Waits for the next peer.
-    pub async fn accept(&self) -> io::Result<FramedConnection> {
+    pub async fn accept(&self) -> io::Result<Incoming> {
         match self {
-            Self::Tcp(listener) => {
-                let (stream, _) = listener.accept().await?;
-                // Packets are small and answered one by one: do not hold them back for Nagle.
-                stream.set_nodelay(true)?;
-                Ok(FramedConnection::new(Box::new(stream)))
-            }
+            Self::Tcp(listener) => Ok(Incoming::Tcp(accept_tcp(listener).await?)),
             Self::Unix(listener) => {
                 let (stream, _) = listener.accept().await?;
-                Ok(FramedConnection::new(Box::new(stream)))
+                Ok(Incoming::Unix(stream))
             }
+            Self::Ws { listener, path } => Ok(Incoming::Ws {
+                socket: accept_tcp(listener).await?,
+                path: path.clone(),
+            }),
         }
     }
+}
+
+async fn accept_tcp(listener: &TcpListener) -> io::Result<TcpStream> {
+    let (stream, _) = listener.accept().await?;
+    // Packets are small and answered one by one: do not hold them back for Nagle.
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }

@@ -1,19 +1,23 @@
-//! Netron transports: listening on `tcp://` and `unix://` addresses, the length-prefixed framing
-//! on those byte streams, the server side of the id handshake, and a minimal packet dispatcher.
+//! Netron transports: listening on `tcp://`, `unix://` and `ws://` addresses, the length-prefixed
+//! framing on byte streams and the one-message-per-frame WebSocket connection, the server side of
+//! the id handshake, and a minimal packet dispatcher.
 //!
-//! Dispatch is by enum, not by trait object: the built-in transports share one framing
-//! implementation over a boxed byte stream ([`ByteStream`]), so a [`Listener`] is an enum of the
-//! socket kinds and a [`FramedConnection`] is the same type for all of them. ws (message-based,
-//! no length prefix) and transports from extensions through the ABI will be further variants.
+//! Dispatch is by enum, not by trait object: tcp and unix share one framing implementation over
+//! a boxed byte stream ([`ByteStream`], [`FramedConnection`]); ws cuts frames by message
+//! ([`WsConnection`]); a [`Connection`] is one or the other, and everything above it
+//! ([`ServerSession`], [`serve`]) is written once. Transports from extensions through the ABI
+//! will be a further variant.
 
 mod address;
 mod connection;
 mod error;
 mod listener;
 mod serve;
+mod ws;
 
 pub use address::{ListenAddress, parse_listen_address};
-pub use connection::{ByteStream, FramedConnection, ServerSession};
+pub use connection::{ByteStream, Connection, FramedConnection, ServerSession};
 pub use error::{AddressError, TransportError};
-pub use listener::Listener;
+pub use listener::{Incoming, Listener};
 pub use serve::{ConnectionEnd, ServeOptions, serve};
+pub use ws::WsConnection;

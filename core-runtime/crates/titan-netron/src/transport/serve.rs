@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::connection::ServerSession;
 use super::error::TransportError;
-use super::listener::Listener;
+use super::listener::{Incoming, Listener};
 use crate::packet::{Impulse, Packet, PacketType};
 
 /// How one connection ended, for logging and tests.
@@ -46,8 +46,8 @@ where
 {
     let handler = Arc::new(handler);
     loop {
-        let connection = match listener.accept().await {
-            Ok(connection) => connection,
+        let incoming = match listener.accept().await {
+            Ok(incoming) => incoming,
             Err(err) => return err,
         };
         let handler = Arc::clone(&handler);
@@ -55,7 +55,7 @@ where
         tokio::spawn(async move {
             let mut client_id = None;
             let result =
-                serve_connection(connection, &options.server_id, &*handler, &mut client_id).await;
+                serve_connection(incoming, &options.server_id, &*handler, &mut client_id).await;
             if let Some(report) = &options.on_connection_end {
                 report(ConnectionEnd { client_id, result });
             }
@@ -64,7 +64,7 @@ where
 }
 
 async fn serve_connection<H>(
-    connection: super::connection::FramedConnection,
+    incoming: Incoming,
     server_id: &str,
     handler: &H,
     client_id: &mut Option<String>,
@@ -72,7 +72,7 @@ async fn serve_connection<H>(
 where
     H: Fn(Packet) -> Option<Packet>,
 {
-    let mut session = ServerSession::accept(connection, server_id).await?;
+    let mut session = ServerSession::accept(incoming.open().await?, server_id).await?;
     loop {
         let next = session.next_packet().await;
         *client_id = session.client_id().map(str::to_owned);

@@ -11,7 +11,7 @@
 //
 //   node bench/harness/run.mjs [--rounds 10] [--edits 3]
 
-import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -37,6 +37,9 @@ const { HarnessIsolate, watchExtension } = await import(join(ROOT, "harness/dist
 const { buildAndResolve } = await import(join(ROOT, "ext-sdk/dist/harness/index.js"));
 // Test fixtures are TypeScript sources (not built): this script runs under tsx (see package.json).
 const { writeCrateExtension, writeCrateFunctions } = await import(join(ROOT, "ext-sdk/src/testing/extensions.ts"));
+
+// The core addon on this thread, to release what each bare worker loaded (as the harness does).
+const mainNative = createRequire(import.meta.url)(join(ROOT, "core-runtime/native/index.cjs"));
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
@@ -69,8 +72,7 @@ async function bareBoot(round) {
   const ms = performance.now() - started;
   if (result !== 3) throw new Error(`bare worker: unexpected result ${result}`);
   await worker.terminate();
-  const native = (await import("node:module")).createRequire(import.meta.url)(join(ROOT, "core-runtime/native/index.cjs"));
-  native.extRelease(id);
+  mainNative.extRelease(id);
   return ms;
 }
 

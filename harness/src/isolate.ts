@@ -40,8 +40,6 @@ export class HarnessError extends Error {
   }
 }
 
-type NativeWithReload = Native & { extReload?: (id: number, library: string, dataDir?: string) => { id: number; name: string; functions: { name: string; arity: number }[] } };
-
 let copiesDir: string | undefined;
 let copies = 0;
 
@@ -67,7 +65,7 @@ export class HarnessIsolate {
   private loaded = false;
   private boundFunctions: string[] = [];
   private readonly slot = nextSlot++;
-  private readonly native: NativeWithReload = loadNative();
+  private readonly native: Native = loadNative();
 
   private constructor(private spec: ExtensionSpec, private readonly options: IsolateOptions) {}
 
@@ -179,14 +177,15 @@ export class HarnessIsolate {
   }
 
   /**
-   * Puts a new build of the extension into service. A native extension is swapped in place when
-   * the core can (its function table replaced under the running isolate, calls in flight finish
-   * on the old library); otherwise, and for Node-API addons, the isolate is recycled onto it.
+   * Puts a new build of the extension into service. A native extension is swapped in place by
+   * the core's `extReload` (its function table replaced under the running isolate, calls in
+   * flight finish on the old library); a Node-API addon, or any extension of a stopped isolate,
+   * gets a new isolate on the new build.
    * A build that fails to load leaves the old one serving, and the error says why.
    */
   async swap(next: ExtensionSpec): Promise<SwapResult> {
     const started = performance.now();
-    if (next.kind === "native" && this.spec.kind === "native" && typeof this.native.extReload === "function" && this.state === "running") {
+    if (next.kind === "native" && this.spec.kind === "native" && this.state === "running") {
       const info = this.native.extReload(this.bound.id, next.library, this.options.dataDir);
       this.bound = { ...this.bound, id: info.id, functions: info.functions.map((f) => ({ name: f.name, arity: f.arity })) };
       this.spec = next;

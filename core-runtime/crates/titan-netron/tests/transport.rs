@@ -1,12 +1,10 @@
 //! The tcp and unix transports over real loopback sockets: a client written here with the
 //! crate's own encoder handshakes, calls, pings, and misbehaves, against `serve`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use titan_netron::transport::{
-    Connection, ConnectionEnd, ListenAddress, Listener, ServeOptions, ServerSession,
-    TransportError, parse_listen_address, serve,
+    Connection, ListenAddress, Listener, ServerSession, TransportError, parse_listen_address,
 };
 use titan_netron::{
     DEFAULT_MAX_FRAME_LEN, DecodeError, Frame, FrameDecoder, Handshake, Impulse, Packet,
@@ -14,37 +12,9 @@ use titan_netron::{
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
-use tokio::sync::mpsc;
 
-const SERVER_ID: &str = "titan-test-server";
-
-/// Answers `[defId, "add", a, b]` CALLs with `a + b`, anything else with nothing.
-fn calculator(packet: Packet) -> Option<Packet> {
-    let Value::Array(args) = &packet.data else {
-        return None;
-    };
-    match args.as_slice() {
-        [_, Value::String(method), Value::Number(a), Value::Number(b)] if method == "add" => {
-            Some(packet.response(Value::Number(a + b)))
-        }
-        _ => None,
-    }
-}
-
-/// Starts `serve` on `address`; returns the bound address and a receiver of connection ends.
-async fn start(address: &str) -> (ListenAddress, mpsc::UnboundedReceiver<ConnectionEnd>) {
-    let listener = Listener::bind(&parse_listen_address(address).unwrap())
-        .await
-        .unwrap();
-    let bound = listener.local_address().unwrap();
-    let (ends_tx, ends_rx) = mpsc::unbounded_channel();
-    let mut options = ServeOptions::new(SERVER_ID);
-    options.on_connection_end = Some(Arc::new(move |end| {
-        let _ = ends_tx.send(end);
-    }));
-    tokio::spawn(serve(listener, options, calculator));
-    (bound, ends_rx)
-}
+mod common;
+use common::{SERVER_ID, add_call, calculator, start};
 
 fn unix_address(name: &str) -> String {
     let path =
@@ -106,19 +76,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         };
         self.write(&answer.encode_frame().unwrap()).await;
     }
-}
-
-fn add_call(id: u32, a: i32, b: i32) -> Packet {
-    Packet::request(
-        id,
-        PacketType::Call,
-        Value::Array(vec![
-            "calculator@1.0.0".into(),
-            "add".into(),
-            a.into(),
-            b.into(),
-        ]),
-    )
 }
 
 async fn call_and_ping<S: AsyncRead + AsyncWrite + Unpin>(client: &mut Client<S>) {

@@ -2,71 +2,28 @@
 //! pings (Netron's PING and WebSocket's own), misbehaves, and oversteps the size cap, against
 //! `serve` and `ServerSession`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use titan_netron::transport::{
-    Connection, ConnectionEnd, ListenAddress, Listener, ServeOptions, ServerSession,
-    TransportError, parse_listen_address, serve,
+    Connection, ListenAddress, Listener, ServerSession, TransportError, parse_listen_address,
 };
 use titan_netron::{
     DEFAULT_MAX_FRAME_LEN, DecodeError, Handshake, Impulse, Packet, PacketType, Value,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-const SERVER_ID: &str = "titan-ws-test-server";
+mod common;
+use common::{SERVER_ID, add_call, calculator, start};
 
 type Client = WebSocketStream<TcpStream>;
 
-/// Answers `[defId, "add", a, b]` CALLs with `a + b`, anything else with nothing.
-fn calculator(packet: Packet) -> Option<Packet> {
-    let Value::Array(args) = &packet.data else {
-        return None;
-    };
-    match args.as_slice() {
-        [_, Value::String(method), Value::Number(a), Value::Number(b)] if method == "add" => {
-            Some(packet.response(Value::Number(a + b)))
-        }
-        _ => None,
-    }
-}
-
-fn add_call(id: u32, a: i32, b: i32) -> Packet {
-    Packet::request(
-        id,
-        PacketType::Call,
-        Value::Array(vec![
-            "calculator@1.0.0".into(),
-            "add".into(),
-            a.into(),
-            b.into(),
-        ]),
-    )
-}
-
 fn binary(packet: &Packet) -> Message {
     Message::Binary(packet.encode().unwrap().into())
-}
-
-/// Starts `serve` on `address`; returns the bound address and a receiver of connection ends.
-async fn start(address: &str) -> (ListenAddress, mpsc::UnboundedReceiver<ConnectionEnd>) {
-    let listener = Listener::bind(&parse_listen_address(address).unwrap())
-        .await
-        .unwrap();
-    let bound = listener.local_address().unwrap();
-    let (ends_tx, ends_rx) = mpsc::unbounded_channel();
-    let mut options = ServeOptions::new(SERVER_ID);
-    options.on_connection_end = Some(Arc::new(move |end| {
-        let _ = ends_tx.send(end);
-    }));
-    tokio::spawn(serve(listener, options, calculator));
-    (bound, ends_rx)
 }
 
 fn port_of(address: &ListenAddress) -> u16 {

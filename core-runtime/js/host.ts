@@ -12,6 +12,7 @@ import type { BoundExtension } from "./extensions.js";
 import { ENGINE_NAMES, type EngineName } from "./engines.js";
 import { stageAddon, stopAddonCalls, WORKER_FLAGS_BYTES } from "./addons.js";
 import type { WorkerData, WorkerMessage } from "./worker.js";
+import { withNetronInvokeRoute } from "./netron/invoke.js";
 
 export interface StartOptions {
   /** Directory holding `titan.build.json` and its bundle. */
@@ -31,6 +32,8 @@ export interface TitanServer {
   readonly port: number;
   readonly url: string;
   readonly config: ResolvedConfig;
+  /** Netron: the bound listen addresses (real ports) and the services served; null without Netron. */
+  readonly netron: { addresses: string[]; serverId: string; services: { name: string; version: string }[] } | null;
   /** Starts workers on a new build, then drains the old ones: no request is dropped. */
   reload(buildDir: string): Promise<{ ms: number }>;
   /** Non-null: every request but `/__titan/health` answers 503 with `{"error": error}`. */
@@ -155,17 +158,22 @@ class WorkerPool {
     private readonly engines: BoundExtension[],
     private readonly dev: boolean,
     private readonly log: (line: string) => void,
+    private readonly netron: WorkerData["netron"],
   ) {
     const every = Math.max(10, Math.min(250, Math.floor(config.actionTimeout / 4)));
     this.watchdog = setInterval(() => this.checkTimeouts(), every);
     this.watchdog.unref();
   }
 
+  /** Services the last started generation serves. */
+  services: { name: string; version: string }[] = [];
+
   /** Starts `config.workers` workers on a build and resolves once all serve. */
   async startGeneration(generation: Generation): Promise<PooledWorker[]> {
     const started = Array.from({ length: this.config.workers }, () => this.spawn(generation));
     try {
-      await Promise.all(started.map((w) => this.whenReady(w)));
+      const services = await Promise.all(started.map((w) => this.whenReady(w)));
+      this.services = services[0] ?? [];
     } catch (err) {
       await Promise.all(started.map((w) => this.stop(w, "stopped")));
       throw err;
@@ -188,6 +196,7 @@ class WorkerPool {
       dev: this.dev,
       busy,
       epoch: this.epoch,
+      ...(this.netron ? { netron: this.netron } : {}),
     };
     const worker = new Worker(WORKER_FILE, { workerData, execArgv: [], name: `titan-worker-${slot}` });
     const pooled: PooledWorker = {
@@ -204,7 +213,7 @@ class WorkerPool {
     return pooled;
   }
 
-  private whenReady(pooled: PooledWorker): Promise<void> {
+  private whenReady(pooled: PooledWorker): Promise<{ name: string; version: string }[]> {
     return new Promise((resolveReady, reject) => {
       const timer = setTimeout(() => reject(new TitanHostError(`worker ${pooled.slot} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
       const onExit = (code: number) => {
@@ -217,7 +226,7 @@ class WorkerPool {
         pooled.worker.off("exit", onExit);
         if (message.type === "ready") {
           pooled.state = "serving";
-          resolveReady();
+          resolveReady(message.services ?? []);
         } else {
           reject(new TitanHostError(`the app failed to load: ${message.message}`, message.stack));
         }
@@ -312,8 +321,54 @@ function describeBindError(err: Error, config: ResolvedConfig): TitanHostError {
   return new TitanHostError(err.message, "check `host` and `port` in titan.config.json");
 }
 
-function generationOf(buildDir: string, manifest: BuildManifest, id: number, extensions: BoundExtension[]): Generation {
-  return { id, bundlePath: resolve(buildDir, manifest.bundle), routesJson: JSON.stringify(manifest.routes), extensions };
+function generationOf(buildDir: string, manifest: BuildManifest, id: number, extensions: BoundExtension[], netron: boolean): Generation {
+  const routes = netron || manifest.services?.length ? withNetronInvokeRoute(manifest.routes) : manifest.routes;
+  return { id, bundlePath: resolve(buildDir, manifest.bundle), routesJson: JSON.stringify(routes), extensions };
+}
+
+/** Registers the served services in Redis with a TTL heartbeat (`netron.discovery`). Addresses
+ * bound on a wildcard host are advertised with this machine's hostname unless `advertise` says. */
+async function startDiscovery(
+  discovery: NonNullable<NonNullable<ResolvedConfig["netron"]>["discovery"]>,
+  bound: string[],
+  services: { name: string; version: string }[],
+  log: (line: string) => void,
+): Promise<{ stop(): Promise<void> }> {
+  const { registerInstance } = await import("./netron/registry.js");
+  const { hostname } = await import("node:os");
+  const addresses = discovery.advertise ?? bound.filter((a) => !a.startsWith("unix://")).map((a) => a.replace(/:\/\/(0\.0\.0\.0|\[::\]|::)(?=:)/, `://${hostname()}`));
+  let warned = false;
+  try {
+    const registration = await registerInstance({
+      redis: discovery.redis,
+      addresses,
+      services,
+      ...(discovery.ttl ? { ttlMs: discovery.ttl } : {}),
+      ...(discovery.prefix ? { prefix: discovery.prefix } : {}),
+      onError: (error) => {
+        if (!warned) log(`netron discovery: heartbeat to ${discovery.redis} failed (${error.message}); retrying`);
+        warned = true;
+      },
+    });
+    log(`netron discovery: registered ${services.length} service(s) as ${registration.instanceId} at ${addresses.join(", ")}`);
+    return registration;
+  } catch (err) {
+    throw new TitanHostError(`netron discovery could not register in ${discovery.redis}: ${(err as Error).message}`, "check that Redis runs and netron.discovery.redis points at it");
+  }
+}
+
+/** The JWT key for Netron peers, from `netron.auth`. */
+function netronAuth(config: ResolvedConfig): NonNullable<WorkerData["netron"]>["auth"] {
+  const auth = config.netron?.auth;
+  if (!auth) return undefined;
+  const secret = auth.secret ?? (auth.secretEnv ? process.env[auth.secretEnv] : undefined);
+  if (!secret) {
+    throw new TitanHostError(
+      auth.secretEnv ? `netron.auth.secretEnv names ${auth.secretEnv}, which is not set` : "netron.auth needs a secret (or secretEnv)",
+      auth.secretEnv ? `set ${auth.secretEnv} in the environment` : 'add "secretEnv": "NETRON_JWT_SECRET" to netron.auth in titan.config.json',
+    );
+  }
+  return { secret, ...(auth.algorithms ? { algorithms: auth.algorithms } : {}), ...(auth.issuer ? { issuer: auth.issuer } : {}), ...(auth.audience ? { audience: auth.audience } : {}) };
 }
 
 /** A native library's identity on disk: a rebuild gives it a new size, mtime or inode (cargo
@@ -407,17 +462,36 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
     native.shutdownServer(bound.id);
     throw err;
   }
-  const pool = new WorkerPool(native, bound.id, config, engines, options.dev ?? false, log);
   const extensions = new ExtensionSet(native, resolve(options.dataDir ?? options.buildDir), log);
   let generations = 1;
+  let pool: WorkerPool | undefined;
+  let netron: { addresses: string[]; serverId: string } | null = null;
+  let discovery: { stop(): Promise<void> } | null = null;
   try {
+    // Extensions first: a transport extension registers its scheme (tls://) in its init.
     const { bound: loaded } = extensions.use(manifest.extensions);
-    await pool.startGeneration(generationOf(options.buildDir, manifest, generations, loaded));
+    const listen = config.netron?.listen ?? [];
+    if (listen.length > 0) {
+      try {
+        netron = native.bindNetron(bound.id, listen);
+      } catch (err) {
+        throw new TitanHostError((err as Error).message, "fix netron.listen in titan.config.json");
+      }
+    }
+    const auth = netronAuth(config);
+    const workerNetron = netron ? { serverId: netron.serverId, ...(auth ? { auth } : {}) } : auth ? { serverId: "", auth } : undefined;
+    pool = new WorkerPool(native, bound.id, config, engines, options.dev ?? false, log, workerNetron);
+    await pool.startGeneration(generationOf(options.buildDir, manifest, generations, loaded, netron !== null));
+    if (netron) log(`netron listening on ${netron.addresses.join(", ")} (${pool.services.map((s) => `${s.name}@${s.version}`).join(", ") || "no services"})`);
+    if (netron && config.netron?.discovery) {
+      discovery = await startDiscovery(config.netron.discovery, netron.addresses, pool.services, log);
+    }
   } catch (err) {
     native.shutdownServer(bound.id);
-    pool.beginClose();
+    pool?.beginClose();
     throw err;
   }
+  const workers = pool;
 
   let closing: Promise<void> | undefined;
   let reloading = Promise.resolve();
@@ -427,15 +501,18 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
     port: bound.port,
     url: `http://${urlHost}:${bound.port}`,
     config,
+    get netron() {
+      return netron ? { ...netron, services: workers.services } : null;
+    },
     reload(buildDir: string) {
       // Reloads run one at a time so two quick saves cannot interleave generations.
       const run = reloading.then(async () => {
         const started = performance.now();
         const next = readBuild(buildDir);
-        const previous = pool.all();
+        const previous = workers.all();
         const { bound: loaded, previous: replaced } = extensions.use(next.extensions);
-        await pool.startGeneration(generationOf(buildDir, next, ++generations, loaded));
-        void pool.drain(previous, config.shutdownTimeout).then(() => extensions.release(replaced));
+        await workers.startGeneration(generationOf(buildDir, next, ++generations, loaded, netron !== null));
+        void workers.drain(previous, config.shutdownTimeout).then(() => extensions.release(replaced));
         return { ms: Math.round(performance.now() - started) };
       });
       reloading = run.then(() => undefined, () => undefined);
@@ -447,11 +524,12 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
     close() {
       closing ??= (async () => {
         await reloading;
-        pool.beginClose();
-        const workers = pool.all();
-        for (const w of workers) w.state = "draining";
+        await discovery?.stop().catch((err: Error) => log(`netron discovery: could not deregister: ${err.message}`));
+        workers.beginClose();
+        const running = workers.all();
+        for (const w of running) w.state = "draining";
         native.shutdownServer(bound.id);
-        await pool.awaitExit(workers, config.shutdownTimeout);
+        await workers.awaitExit(running, config.shutdownTimeout);
       })();
       return closing;
     },

@@ -4,10 +4,35 @@
 
 import { responses } from "./response.js";
 import type { createLogger } from "./log.js";
+import { defineService, runningCaller } from "./netron/services.js";
+import { TitanError } from "./netron/codec.js";
 
-export function installGlobals(log: ReturnType<typeof createLogger>): Record<string, unknown> {
+/** What `t.netron` does in this isolate; the worker plugs in the server's event fan-out. */
+export interface NetronBinding {
+  emit(event: string, args: unknown[]): number;
+}
+
+const noServer: NetronBinding = {
+  emit: () => 0,
+};
+
+export function installGlobals(log: ReturnType<typeof createLogger>, netron: NetronBinding = noServer): Record<string, unknown> {
   const g = globalThis as Record<string, unknown>;
-  const t: Record<string, unknown> = { log, response: responses };
+  const t: Record<string, unknown> = {
+    log,
+    response: responses,
+    netron: Object.freeze({
+      /** Sends an event to every Netron peer subscribed to it; returns how many workers it reached. */
+      emit: (event: string, ...args: unknown[]) => {
+        if (typeof event !== "string" || event.length === 0) throw new TypeError("t.netron.emit(event, ...args): event must be a non-empty string");
+        return netron.emit(event, args);
+      },
+      /** The caller of the service method running now (its authentication), or undefined. */
+      caller: runningCaller,
+      TitanError,
+    }),
+  };
+  g.defineService = defineService;
   g.t = t;
   g.defineAction = (action: unknown) => {
     if (typeof action !== "function") {

@@ -30,6 +30,17 @@ export interface ResolvedConfig {
   shutdownTimeout: number;
   /** `t.db`: the SQLite file, relative to the app's data directory (default `.titan/app.db`). */
   db?: { path?: string };
+  /** Netron RPC: where to listen, how to authenticate peers, where to register for discovery. */
+  netron?: NetronConfig;
+}
+
+export interface NetronConfig {
+  /** `tcp://host:port`, `unix:///path`, `ws://host:port[/path]`, or a scheme an extension provides (`tls://`). */
+  listen?: string[];
+  /** Peers authenticate with a JWT checked by t.jwt: the shared secret (HS*) or public key (RS256). */
+  auth?: { secret?: string; secretEnv?: string; algorithms?: string[]; issuer?: string; audience?: string };
+  /** Register the app's services in Redis so clients can `discover()` them. */
+  discovery?: { redis: string; ttl?: number; prefix?: string; advertise?: string[] };
 }
 
 /** An extension the app registered (`extensions` in titan.config.json), resolved by the build:
@@ -64,4 +75,6 @@ export interface BuildManifest {
   config: ResolvedConfig;
   /** Registered native extensions, in the order the config lists them. */
   extensions?: ExtensionSpec[];
+  /** Netron services the bundle exports (`name@version`), when there are any. */
+  services?: { name: string; version: string }[];
 }

@@ -11,8 +11,11 @@ import { installEngines } from "./engines.js";
 import { clock32 } from "./clock.js";
 import { BodyKind, Slot, TitanRequest, pairsToFields, type RawRequest } from "./request.js";
 import { createLogger, parseLogLevel, type LogContext } from "./log.js";
-import { ActionResultError, errorWire, toWire, type WireResponse } from "./response.js";
+import { ActionResultError, errorWire, responses, toWire, type WireResponse } from "./response.js";
 import { installGlobals } from "./isolate.js";
+import { ServiceRegistry, type ServiceDefinition } from "./netron/services.js";
+import { NetronDispatcher, type RawNetronJob } from "./netron/dispatcher.js";
+import { NETRON_INVOKE_ACTION } from "./netron/invoke.js";
 
 export interface WorkerData {
   serverId: number;
@@ -28,9 +31,13 @@ export interface WorkerData {
    * [1], [2]: Node-API addon calls in progress, and the host's request to stop them (addons.ts). */
   busy: SharedArrayBuffer;
   epoch: number;
+  /** Present when the server has Netron sockets or the app has services. */
+  netron?: { serverId: string; auth?: { secret: string; algorithms?: string[]; issuer?: string; audience?: string } };
 }
 
-export type WorkerMessage = { type: "ready" } | { type: "failed"; message: string; stack?: string };
+export type WorkerMessage =
+  | { type: "ready"; services: { name: string; version: string }[] }
+  | { type: "failed"; message: string; stack?: string };
 
 type Action = (req: unknown) => unknown;
 
@@ -41,12 +48,21 @@ process.setSourceMapsEnabled(true);
 const logContext: LogContext = { base: { worker: data.slot } };
 const log = createLogger(logContext, parseLogLevel(process.env.TITAN_LOG_LEVEL, data.dev ? "debug" : "info"));
 
-async function loadActions(): Promise<Record<string, Action>> {
-  const bundle = (await import(pathToFileURL(data.bundlePath).href)) as { actions?: Record<string, Action> };
+async function loadBundle(): Promise<{ actions: Record<string, Action>; services: ServiceDefinition[] }> {
+  const bundle = (await import(pathToFileURL(data.bundlePath).href)) as { actions?: Record<string, Action>; services?: ServiceDefinition[] };
   if (!bundle.actions || typeof bundle.actions !== "object") {
     throw new Error(`${data.bundlePath} exports no \`actions\`: rebuild the app (titan build)`);
   }
-  return bundle.actions;
+  return { actions: bundle.actions, services: Array.isArray(bundle.services) ? bundle.services : [] };
+}
+
+/** Verifies peers' JWTs with the built-in t.jwt, as configured in `netron.auth`. */
+function tokenVerifier(t: Record<string, unknown>): ((token: string) => Record<string, unknown>) | undefined {
+  const auth = data.netron?.auth;
+  if (!auth) return undefined;
+  const jwt = t.jwt as { verify(token: string, key: string, options?: unknown): Record<string, unknown> };
+  const options = { algorithms: auth.algorithms ?? ["HS256"], issuer: auth.issuer, audience: auth.audience };
+  return (token) => jwt.verify(token, auth.secret, options);
 }
 
 function parseBody(raw: RawRequest): { body: unknown } | { error: WireResponse } {
@@ -71,7 +87,7 @@ function parseBody(raw: RawRequest): { body: unknown } | { error: WireResponse }
 
 function run(actions: Record<string, Action>, raw: RawRequest): WireResponse {
   const name = raw[Slot.Action] as string;
-  const action = actions[name];
+  const action = name === NETRON_INVOKE_ACTION && netron ? netronInvokeAction : actions[name];
   if (!action) {
     return errorWire(500, "unknown_action", `action "${name}" is not in this build`, raw[Slot.Id] as string);
   }
@@ -88,16 +104,44 @@ function run(actions: Record<string, Action>, raw: RawRequest): WireResponse {
   }
 }
 
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** Bytes cross as a Buffer view over the same memory (no copy on the JS side). */
 function asNativeBody(body: string | Uint8Array | null): string | Buffer | null {
   if (body === null || typeof body === "string" || Buffer.isBuffer(body)) return body;
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
+let netron: NetronDispatcher | undefined;
+
+/** `POST /netron/invoke`, Netron's HTTP JSON invocation, as an action. */
+const netronInvokeAction: Action = (req) => {
+  const request = req as TitanRequest;
+  const { status, body } = netron!.invokeHttp(request.body, request.headers.authorization);
+  return responses.json(body, { status });
+};
+
 function serve(actions: Record<string, Action>, native: ReturnType<typeof loadNative>) {
   const busy = new Int32Array(data.busy);
   let request = native.workerNext();
   while (request !== null) {
+    if (typeof request[0] === "number") {
+      // A Netron job: `[kind, connection, payload]`.
+      const job = request as unknown as RawNetronJob;
+      Atomics.store(busy, 0, clock32(data.epoch));
+      let reply;
+      try {
+        reply = netron ? netron.handle(job) : { frames: [], continueStreams: null };
+      } catch (err) {
+        log.error(`netron job failed: ${(err as Error).message}`, { error: err as Error });
+        reply = { frames: [], continueStreams: null };
+      }
+      Atomics.store(busy, 0, 0);
+      request = native.workerNetronReplyAndNext(job[1], reply.frames.map(asBuffer), reply.continueStreams ?? undefined);
+      continue;
+    }
     logContext.requestId = request[Slot.Id] as string;
     Atomics.store(busy, 0, clock32(data.epoch));
     const [status, contentType, headers, body] = run(actions, request);
@@ -114,13 +158,23 @@ function serve(actions: Record<string, Action>, native: ReturnType<typeof loadNa
 }
 
 try {
-  const t = installGlobals(log);
   const native = loadNative();
+  const t = installGlobals(log, {
+    emit: (event, args) => (netron ? native.workerNetronEmit(event, asBuffer(netron.emitPacket(event, args))) : 0),
+  });
   installEngines(native, data.engines, data.slot, t);
   bindExtensions(native, data.extensions, data.slot, t, new Int32Array(data.busy));
-  const actions = await loadActions();
+  const { actions, services } = await loadBundle();
+  const registry = new ServiceRegistry(services);
+  if (data.netron || registry.size > 0) {
+    netron = new NetronDispatcher(registry, {
+      serverId: data.netron?.serverId ?? "",
+      verifyToken: tokenVerifier(t),
+      onError: (message, error) => log.error(message, { error: error as Error }),
+    });
+  }
   native.workerStart(data.serverId, data.slot, data.routesJson, { bodyLimit: data.bodyLimit });
-  port.postMessage({ type: "ready" } satisfies WorkerMessage);
+  port.postMessage({ type: "ready", services: registry.list() } satisfies WorkerMessage);
   serve(actions, native);
   port.close();
 } catch (err) {

@@ -1,4 +1,4 @@
-// Globals Titan provides to actions. `titan init`, `titan dev` and `titan build` copy this file
+// Globals Titan provides to actions and services. `titan init`, `titan dev` and `titan build` copy this file
 // into an app as `titan-env.d.ts`, so TypeScript apps type-check without installing anything.
 // Do not edit the copy: it is rewritten when the runtime's API changes.
 
@@ -40,6 +40,45 @@ declare global {
 
   /** Marks a function as an action. Actions run synchronously: no promises, no event loop. */
   function defineAction<R>(action: (req: TitanRequest) => R): TitanAction<R>;
+
+  /** A contract schema: zod (≥ 3.24), or any Standard Schema library. */
+  interface TitanContractSchema {
+    readonly "~standard": { validate(value: unknown): unknown };
+  }
+
+  /** A Netron service, exported from a module under app/services/. */
+  interface TitanServiceDefinition {
+    /** Letters, digits, ".", "_" and "-"; clients ask for "name" (newest) or "name@version". */
+    name: string;
+    /** Semver, e.g. "1.0.0". */
+    version: string;
+    description?: string;
+    /** Checked on every call: `input` (a tuple checks the argument list; anything else the single
+     * argument) and `output` (for a generator, each yielded value). Violations answer 422. */
+    contract?: Record<string, { input?: TitanContractSchema; output?: TitanContractSchema }>;
+    /** Only these are callable. Synchronous; a generator method streams what it yields. */
+    methods: Record<string, (...args: any[]) => unknown>;
+    /** Calls need a peer authenticated with a JWT (netron.auth in titan.config.json). */
+    auth?: boolean;
+  }
+
+  /** Declares a Netron service; checked when a worker loads it. */
+  function defineService<const S extends TitanServiceDefinition>(service: S): S;
+
+  /** Who called the service method running now. */
+  interface TitanNetronCaller {
+    transport: "netron" | "http";
+    auth?: { userId?: unknown; roles?: unknown; claims: Record<string, unknown> };
+  }
+
+  interface TitanNetron {
+    /** Sends an event to every Netron peer subscribed to it (on any worker). */
+    emit(event: string, ...args: unknown[]): number;
+    /** The caller of the service method running now, or undefined outside one. */
+    caller(): TitanNetronCaller | undefined;
+    /** Throw one to answer with a Netron error code (404, 409, 422, ...) and details. */
+    TitanError: new (options: { code: number; message: string; details?: unknown }) => Error & { code: unknown; details: unknown };
+  }
 
   type TitanLogFields = Record<string, unknown>;
   interface TitanLogger {
@@ -117,6 +156,8 @@ declare global {
     password: TitanPassword;
     /** SQLite (`db.path` in titan.config.json, default `.titan/app.db`), one connection per worker. */
     db: TitanDb;
+    /** Netron RPC from actions and services: events, the caller, errors. */
+    netron: TitanNetron;
   }
 
   var t: TitanNamespace;

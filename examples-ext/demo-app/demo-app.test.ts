@@ -41,3 +41,12 @@ test("the demo app's plain routes", async () => {
   assert.equal((await fetch(`${base}/users/abc`)).status, 400);
   assert.deepEqual(await (await fetch(`${base}/users/1`)).json(), { id: 1, name: "Ada Lovelace" });
 });
+
+test("the demo app's calculator service answers Netron's HTTP invocation", async () => {
+  const invoke = (body: unknown) =>
+    fetch(`${base}/netron/invoke`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  assert.deepEqual(await (await invoke({ id: "a", service: "calculator", method: "add", input: [2, 3] })).json(), { id: "a", success: true, data: 5 });
+  assert.deepEqual(await (await invoke({ id: "b", service: "calculator@1.0.0", method: "count", input: [3] })).json(), { id: "b", success: true, data: [0, 1, 2] });
+  const refused = await invoke({ id: "c", service: "calculator", method: "add", input: ["2", 3] });
+  assert.equal(refused.status, 422);
+});

@@ -54,12 +54,15 @@ export const DUPLICATE_ACTION_ERROR = "TitanDuplicateAction";
  * exports are functions is only known once the modules run, so the entry decides at load time;
  * the build loads it once to learn the names (and to catch duplicates) before the runtime does.
  */
-export function actionsEntrySource(actionFiles: readonly ActionFile[]): string {
+export function actionsEntrySource(actionFiles: readonly ActionFile[], serviceFiles: readonly ActionFile[] = []): string {
   const imports = actionFiles.map((action, index) => `import * as actionModule${index} from ${JSON.stringify(action.file)};`);
+  const serviceImports = serviceFiles.map((service, index) => `import * as serviceModule${index} from ${JSON.stringify(service.file)};`);
+  const serviceTable = serviceFiles.map((service, index) => `  [${JSON.stringify(service.displayName)}, serviceModule${index}],`);
   const table = actionFiles.map(
     (action, index) => `  [${JSON.stringify(action.displayName)}, ${JSON.stringify(action.baseName)}, actionModule${index}],`,
   );
   return `${imports.join("\n")}
+${serviceImports.join("\n")}
 const actionModules = [
 ${table.join("\n")}
 ];
@@ -83,5 +86,22 @@ function collectActions(modules) {
   return actions;
 }
 export const actions = collectActions(actionModules);
+// Netron services: every export of app/services/ that defineService returned (an object with a
+// name, a version and methods), default or named.
+const serviceModules = [
+${serviceTable.join("\n")}
+];
+function collectServices(modules) {
+  const services = [];
+  for (const [file, exports] of modules) {
+    for (const value of Object.values(exports)) {
+      if (value && typeof value === "object" && typeof value.name === "string" && typeof value.version === "string" && value.methods && typeof value.methods === "object") {
+        if (!services.includes(value)) services.push(value);
+      }
+    }
+  }
+  return services;
+}
+export const services = collectServices(serviceModules);
 `;
 }

@@ -10,6 +10,8 @@ import { ROUTE_METHODS, type RecordedApp } from "./routes.js";
 export interface LoadedApp {
   recorded: RecordedApp;
   actionNames: string[];
+  /** Netron services the bundle exports (app/services/). */
+  services: { name: string; version: string }[];
 }
 
 /** A module threw while loading; `stack` is source-mapped to the user's files. */
@@ -114,6 +116,10 @@ async function main() {
     if (typeof action !== "function") throw new TypeError("defineAction() expects a function, got " + typeof action);
     return action;
   };
+  // The runtime's defineService checks the definition when a worker loads it; here it only passes it on.
+  globalThis.defineService = function defineService(service) {
+    return service;
+  };
   let bundle;
   try {
     bundle = await import(actionsUrl);
@@ -121,7 +127,8 @@ async function main() {
     return { ok: false, failure: failure("actions", error) };
   }
   const actionNames = Object.keys(bundle.actions || {}).filter((name) => typeof bundle.actions[name] === "function");
-  return { ok: true, app: { recorded, actionNames } };
+  const services = (bundle.services || []).map((service) => ({ name: service.name, version: service.version }));
+  return { ok: true, app: { recorded, actionNames, services } };
 }
 
 main().then(

@@ -31,6 +31,8 @@ const COMMON_OPTIONS: esbuild.BuildOptions = {
 export async function bundleActions(options: {
   appDir: string;
   actionFiles: readonly ActionFile[];
+  /** Modules under app/services/ (Netron services). */
+  serviceFiles?: readonly ActionFile[];
   outfile: string;
   color: boolean;
 }): Promise<number> {
@@ -38,7 +40,7 @@ export async function bundleActions(options: {
     {
       ...COMMON_OPTIONS,
       stdin: {
-        contents: actionsEntrySource(options.actionFiles),
+        contents: actionsEntrySource(options.actionFiles, options.serviceFiles ?? []),
         resolveDir: options.appDir,
         sourcefile: "titan:actions-entry.js",
         loader: "js",

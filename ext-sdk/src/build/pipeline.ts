@@ -58,6 +58,7 @@ export async function buildApp(options: BuildAppOptions): Promise<BuildResult> {
   const typeFilesWritten = syncTypeFiles(appDir);
   const appEntry = findAppEntry(appDir);
   const actionFiles = findActionFiles(appDir, path.join(appDir, "app", "actions"));
+  const serviceFiles = findActionFiles(appDir, path.join(appDir, "app", "services"));
 
   const cacheDir = path.join(appDir, ".titan", "cache");
   mkdirSync(cacheDir, { recursive: true });
@@ -68,7 +69,7 @@ export async function buildApp(options: BuildAppOptions): Promise<BuildResult> {
     const actionsFile = path.join(staging, BUNDLE_FILE_NAME);
     // esbuild works in its own process: start it, then type-check on this thread meanwhile.
     const bundling = Promise.all([
-      bundleActions({ appDir, actionFiles, outfile: actionsFile, color }),
+      bundleActions({ appDir, actionFiles, serviceFiles, outfile: actionsFile, color }),
       bundleRouteModule({ appDir, entry: appEntry, outfile: routesFile, color }),
     ]);
     bundling.catch(() => {}); // observed below; keeps a failure during type-checking from being "unhandled"
@@ -92,7 +93,7 @@ export async function buildApp(options: BuildAppOptions): Promise<BuildResult> {
 
     const loadedApp = await loadApp({ routesFile, actionsFile }).finally(() => rmSync(routesFile, { force: true }));
     if (!loadedApp.ok) throw moduleLoadError(loadedApp.failure, appDir, displayPath(appDir, appEntry));
-    const { recorded, actionNames } = loadedApp.app;
+    const { recorded, actionNames, services } = loadedApp.app;
     for (const route of recorded.routes) route.at = relativeToApp(route.at, appDir);
     if (recorded.start) recorded.start.at = relativeToApp(recorded.start.at, appDir);
 
@@ -114,6 +115,7 @@ export async function buildApp(options: BuildAppOptions): Promise<BuildResult> {
     };
     const extensions = resolveExtensions(appDir, loaded.config.extensions ?? []);
     if (extensions.length > 0) manifest.extensions = extensions;
+    if (services.length > 0) manifest.services = services;
     writeJson(path.join(staging, MANIFEST_FILE_NAME), manifest);
     const info: BuildInfo = { cliVersion: CLI_VERSION, builtAt: new Date().toISOString() };
     if (validated.startMessage !== undefined) info.startMessage = validated.startMessage;

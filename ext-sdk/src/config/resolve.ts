@@ -31,6 +31,7 @@ export function resolveConfig(config: TitanConfig, sources: PortSources = {}): R
     actionTimeout: config.actionTimeout ?? DEFAULT_ACTION_TIMEOUT,
     shutdownTimeout: config.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT,
     ...(config.db ? { db: config.db } : {}),
+    ...(config.netron ? { netron: config.netron } : {}),
   };
 }
 

@@ -71,6 +71,35 @@ export const CONFIG_FIELDS = {
       .meta({ description: "t.db, the built-in SQLite engine." }),
     expected: 'an object such as { "path": "data/app.db" }',
   },
+  netron: {
+    schema: z
+      .strictObject({
+        listen: z
+          .array(z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/.+/, "an address such as tcp://0.0.0.0:7100"))
+          .meta({ description: 'Netron listen addresses: "tcp://0.0.0.0:7100", "ws://0.0.0.0:7101/netron", "unix:///tmp/app.sock", or a scheme an extension provides ("tls://0.0.0.0:7443").' }),
+        auth: z
+          .strictObject({
+            secret: z.string().min(1).optional().meta({ description: "JWT secret (HS*) or PEM public key (RS256). Prefer secretEnv." }),
+            secretEnv: z.string().min(1).optional().meta({ description: "Environment variable holding the secret." }),
+            algorithms: z.array(z.enum(["HS256", "HS384", "HS512", "RS256"])).optional(),
+            issuer: z.string().optional(),
+            audience: z.string().optional(),
+          })
+          .optional()
+          .meta({ description: "Peers authenticate with a JWT (Netron's authenticate task, or a bearer token on POST /netron/invoke), checked by t.jwt." }),
+        discovery: z
+          .strictObject({
+            redis: z.string().regex(/^rediss?:\/\//, "a redis:// URL").meta({ description: "Redis URL, redis://host:6379." }),
+            ttl: z.int().min(100).optional().meta({ description: "Milliseconds a registration lives without a heartbeat.", default: 10000 }),
+            prefix: z.string().min(1).optional().meta({ default: "titan:netron" }),
+            advertise: z.array(z.string()).optional().meta({ description: "Addresses clients should dial, when the listen addresses are not reachable as written (0.0.0.0)." }),
+          })
+          .optional()
+          .meta({ description: "Register the app's services in Redis so clients find them with discover()." }),
+      })
+      .meta({ description: "Netron RPC: JS/TS services (app/services/) served over tcp, unix, ws and extension transports." }),
+    expected: 'an object such as { "listen": ["tcp://0.0.0.0:7100"] }',
+  },
   extensions: {
     schema: z
       .array(
@@ -97,6 +126,7 @@ export const titanConfigSchema = z
     actionTimeout: CONFIG_FIELDS.actionTimeout.schema.optional(),
     shutdownTimeout: CONFIG_FIELDS.shutdownTimeout.schema.optional(),
     db: CONFIG_FIELDS.db.schema.optional(),
+    netron: CONFIG_FIELDS.netron.schema.optional(),
     extensions: CONFIG_FIELDS.extensions.schema.optional(),
   })
   .meta({ title: "Titan app config (titan.config.json)" });

@@ -1,142 +1,244 @@
 //! `{{project-name}}`: {{description}}
 //!
-//! The skeleton of a Netron transport: how Titan's RPC layer moves bytes to and from addresses
-//! of one URL scheme (`{{ project-name | replace: "_", "-" }}://host:port`), next to the built-in tcp, unix and ws.
+//! A Netron transport: apps listen on `{{ project-name | replace: "_", "-" }}://HOST:PORT` next to the built-in tcp, unix
+//! and ws, and the runtime runs every connection through this crate's `Session`. The model is
+//! sans-IO (as rustls): the runtime owns the socket and its I/O loop; a session only transforms
+//! bytes, wire bytes in (`read_tls`) and out (`write_tls`), Netron's frames as plaintext in
+//! (`write_plain`) and out (`read_plain`).
 //!
-//! Where it stands: the extension ABI reserves `titan_host.register_transport` for this, and
-//! the host answers it with an error until the Netron layer defines the transport table
-//! (`titan_transport_def`). Until then this crate is an ordinary native extension: `Transport`
-//! has the transport's shape (its scheme, `listen`, `connect`) with stubs that say they are not
-//! wired yet, and `t.{{namespace}}.scheme()` / `t.{{namespace}}.parseAddress()` are callable from
-//! JS so the extension builds, loads and is tested today. README.md says what will change.
+//! The starting point here is the smallest real protocol: the client first sends the greeting
+//! line `<SCHEME>/1\n` (the handshake), then bytes pass through unchanged. Replace the session
+//! with yours (TLS, compression, a proxy protocol...): see `examples-ext/tls-transport` in the
+//! Titan repository for rustls behind the same traits.
 
-use std::fmt;
+use std::collections::VecDeque;
 
 use titan_ext::function;
+use titan_ext::transport::{self, PlainRead, Session, Transport, TransportError};
 
-/// This transport's URL scheme: Netron sends `<SCHEME>://...` addresses here.
+/// This transport's URL scheme: apps listen on `<SCHEME>://HOST:PORT`.
 pub const SCHEME: &str = "{{ project-name | replace: "_", "-" }}";
 
-/// Why a transport operation failed. Becomes the JS exception's message through `Display`.
-#[derive(Debug, PartialEq)]
-pub enum TransportError {
-    /// The address is not `<SCHEME>://...`.
-    WrongScheme {
-        /// The address as given.
-        address: String,
-    },
-    /// Nothing follows `<SCHEME>://`.
-    MissingTarget {
-        /// The address as given.
-        address: String,
-    },
-    /// The Netron layer cannot drive extension transports yet (see README.md).
-    NotWired {
-        /// `"listen"` or `"connect"`.
-        operation: &'static str,
-    },
+/// Bytes a session buffers each way before it asks the runtime to drain it.
+const BUFFER_LIMIT: usize = 64 * 1024;
+
+/// The line a client sends first: `<SCHEME>/1\n`.
+pub fn greeting() -> String {
+    format!("{SCHEME}/1\n")
 }
 
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TransportError::WrongScheme { address } => write!(f, "{address:?} is not a {SCHEME}:// address"),
-            TransportError::MissingTarget { address } => write!(f, "{address:?} has nothing after {SCHEME}:// (expected host:port)"),
-            TransportError::NotWired { operation } => write!(
-                f,
-                "{SCHEME} {operation} is not wired yet: Netron registers extension transports once the ABI defines titan_transport_def"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TransportError {}
-
-/// The transport: what the Netron layer will call to accept and open connections for
-/// `<SCHEME>://` addresses. It holds no state yet; per-transport settings from the app's config
-/// would live here (built in `init`, see the `native` template).
+/// The transport: what every connection shares (settings from the app's config would live here,
+/// read in `init`).
 #[derive(Debug, Default)]
-pub struct Transport;
+pub struct PassThrough;
 
-impl Transport {
-    /// The URL scheme this transport serves.
-    pub fn scheme(&self) -> &'static str {
+impl Transport for PassThrough {
+    type Session = PassThroughSession;
+
+    fn scheme(&self) -> &str {
         SCHEME
     }
 
-    /// The target of `<SCHEME>://<target>` (e.g. `host:port`), checked to be for this transport.
-    pub fn target<'a>(&self, address: &'a str) -> Result<&'a str, TransportError> {
-        let rest = address
-            .strip_prefix(SCHEME)
-            .and_then(|rest| rest.strip_prefix("://"))
-            .ok_or_else(|| TransportError::WrongScheme { address: address.to_owned() })?;
-        if rest.is_empty() {
-            return Err(TransportError::MissingTarget { address: address.to_owned() });
+    fn new_session(&self) -> Result<PassThroughSession, TransportError> {
+        Ok(PassThroughSession::new())
+    }
+}
+
+/// One connection: checks the greeting, then passes bytes through.
+#[derive(Debug)]
+pub struct PassThroughSession {
+    /// The part of the greeting not received yet; empty once the handshake is done.
+    expected: VecDeque<u8>,
+    /// Received after the greeting, not yet taken by the runtime.
+    received: VecDeque<u8>,
+    /// Given by the runtime, not yet sent.
+    to_send: VecDeque<u8>,
+    peer_closed: bool,
+}
+
+impl PassThroughSession {
+    /// A session waiting for the greeting.
+    pub fn new() -> Self {
+        Self { expected: greeting().into_bytes().into(), received: VecDeque::new(), to_send: VecDeque::new(), peer_closed: false }
+    }
+}
+
+impl Default for PassThroughSession {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Moves up to `buf.len()` bytes from the front of `queue` into `buf`.
+fn drain_into(queue: &mut VecDeque<u8>, buf: &mut [u8]) -> usize {
+    let n = buf.len().min(queue.len());
+    for (slot, byte) in buf.iter_mut().zip(queue.drain(..n)) {
+        *slot = byte;
+    }
+    n
+}
+
+impl Session for PassThroughSession {
+    fn read_tls(&mut self, wire: &[u8]) -> Result<usize, TransportError> {
+        if wire.is_empty() {
+            self.peer_closed = true;
+            return Ok(0);
         }
-        Ok(rest)
+        let mut taken = 0;
+        while let Some(&want) = self.expected.front() {
+            let Some(&got) = wire.get(taken) else { return Ok(taken) };
+            if got != want {
+                return Err(TransportError::new(format!("expected the greeting {:?} first; connect with a {SCHEME}:// client", greeting())));
+            }
+            self.expected.pop_front();
+            taken += 1;
+        }
+        // Bounded: what does not fit is offered again once the runtime has read some.
+        let n = (BUFFER_LIMIT - self.received.len()).min(wire.len() - taken);
+        self.received.extend(&wire[taken..taken + n]);
+        Ok(taken + n)
     }
 
-    /// Starts accepting connections on `address`. A stub: the `Ok` type becomes the Netron
-    /// layer's listener handle when it can register transports.
-    pub fn listen(&self, address: &str) -> Result<(), TransportError> {
-        self.target(address)?;
-        Err(TransportError::NotWired { operation: "listen" })
+    fn read_plain(&mut self, buf: &mut [u8]) -> Result<PlainRead, TransportError> {
+        if self.received.is_empty() {
+            return Ok(if self.peer_closed { PlainRead::Closed } else { PlainRead::Pending });
+        }
+        Ok(PlainRead::Data(drain_into(&mut self.received, buf)))
     }
 
-    /// Opens a connection to `address`. A stub, like `listen`.
-    pub fn connect(&self, address: &str) -> Result<(), TransportError> {
-        self.target(address)?;
-        Err(TransportError::NotWired { operation: "connect" })
+    fn write_plain(&mut self, data: &[u8]) -> Result<usize, TransportError> {
+        let n = (BUFFER_LIMIT - self.to_send.len()).min(data.len());
+        self.to_send.extend(&data[..n]);
+        Ok(n)
     }
+
+    fn write_tls(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
+        Ok(drain_into(&mut self.to_send, buf))
+    }
+
+    fn wants_write(&self) -> bool {
+        !self.to_send.is_empty()
+    }
+
+    fn is_handshaking(&self) -> bool {
+        !self.expected.is_empty()
+    }
+}
+
+/// Registers the transport when the app loads the extension. `config` is the extension's
+/// `config` from the app's titan.config.json (unused here).
+fn init(_config: serde_json::Value) -> Result<(), String> {
+    transport::register(PassThrough).map_err(|e| e.to_string())
 }
 
 /// The transport's URL scheme: `t.{{namespace}}.scheme()` → `"{{ project-name | replace: "_", "-" }}"`.
 #[function]
 pub fn scheme() -> &'static str {
-    Transport.scheme()
+    SCHEME
 }
 
-/// The target of one of this transport's addresses, `"{{ project-name | replace: "_", "-" }}://db:7000"` → `"db:7000"`;
-/// any other address throws, saying why.
-#[function(name = "parseAddress")]
-pub fn parse_address(address: &str) -> Result<String, TransportError> {
-    Transport.target(address).map(str::to_owned)
+/// What a client sends first, for JS clients: `t.{{namespace}}.greeting()`.
+#[function(name = "greeting")]
+pub fn greeting_line() -> String {
+    greeting()
 }
 
 titan_ext::extension! {
-    functions: [scheme, parse_address],
+    functions: [scheme, greeting_line],
+    init: init,
 }
 
-// Unit tests of the Rust side: `cargo test`. tests/*.test.js load the built extension into a
-// real worker isolate (`npm test`).
+// Unit tests of the session: `cargo test`. tests/*.test.js load the built extension into a real
+// worker isolate (`npm test`).
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Everything the session has to send.
+    fn sent(session: &mut PassThroughSession) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 7];
+        while session.wants_write() {
+            let n = session.write_tls(&mut buf).unwrap();
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    }
+
+    /// Everything the session has received, and whether the stream ended.
+    fn received(session: &mut PassThroughSession) -> (Vec<u8>, bool) {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 5];
+        loop {
+            match session.read_plain(&mut buf).unwrap() {
+                PlainRead::Data(n) => out.extend_from_slice(&buf[..n]),
+                PlainRead::Pending => return (out, false),
+                PlainRead::Closed => return (out, true),
+            }
+        }
+    }
+
     #[test]
-    fn the_scheme_is_a_valid_url_scheme() {
-        // RFC 3986: a letter, then letters, digits, '+', '-' or '.'.
+    fn the_scheme_is_a_lower_case_url_scheme() {
+        // What listen addresses accept: a letter, then letters, digits, '+', '-' or '.'.
         let mut chars = SCHEME.chars();
-        assert!(chars.next().is_some_and(|c| c.is_ascii_alphabetic()), "{SCHEME}");
-        assert!(chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)), "{SCHEME}");
+        assert!(chars.next().is_some_and(|c| c.is_ascii_lowercase()), "{SCHEME}");
+        assert!(chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c)), "{SCHEME}");
+        assert_eq!(PassThrough.scheme(), SCHEME);
     }
 
     #[test]
-    fn parses_its_own_addresses_only() {
-        let transport = Transport;
-        assert_eq!(transport.target(&format!("{SCHEME}://db:7000")), Ok("db:7000"));
-        assert_eq!(transport.target("tcp://db:7000"), Err(TransportError::WrongScheme { address: "tcp://db:7000".into() }));
-        let empty = format!("{SCHEME}://");
-        assert_eq!(transport.target(&empty), Err(TransportError::MissingTarget { address: empty.clone() }));
+    fn the_handshake_is_the_greeting_even_when_it_arrives_in_pieces() {
+        let mut session = PassThrough.new_session().unwrap();
+        let line = greeting().into_bytes();
+        assert!(session.is_handshaking());
+        assert_eq!(session.read_tls(&line[..3]).unwrap(), 3);
+        assert!(session.is_handshaking());
+        // The rest of the greeting and the first bytes of the stream in one read.
+        let mut rest = line[3..].to_vec();
+        rest.extend_from_slice(b"frame");
+        assert_eq!(session.read_tls(&rest).unwrap(), rest.len());
+        assert!(!session.is_handshaking());
+        assert_eq!(received(&mut session), (b"frame".to_vec(), false));
     }
 
     #[test]
-    fn listen_and_connect_say_they_are_not_wired_yet() {
-        let address = format!("{SCHEME}://127.0.0.1:7000");
-        assert_eq!(Transport.listen(&address), Err(TransportError::NotWired { operation: "listen" }));
-        let error = Transport.connect(&address).unwrap_err();
-        assert_eq!(error.to_string(), format!("{SCHEME} connect is not wired yet: Netron registers extension transports once the ABI defines titan_transport_def"));
-        // A wrong address is reported before the stub.
-        assert!(matches!(Transport.connect("ws://x"), Err(TransportError::WrongScheme { .. })));
+    fn a_wrong_greeting_is_refused_with_what_to_do() {
+        let mut session = PassThrough.new_session().unwrap();
+        let err = session.read_tls(b"GET / HTTP/1.1\r\n").unwrap_err();
+        assert_eq!(err.message(), format!("expected the greeting {:?} first; connect with a {SCHEME}:// client", greeting()));
+    }
+
+    #[test]
+    fn bytes_pass_through_both_ways_within_the_buffer_limit() {
+        let mut session = PassThrough.new_session().unwrap();
+        session.read_tls(greeting().as_bytes()).unwrap();
+
+        assert_eq!(session.write_plain(b"hello").unwrap(), 5);
+        assert_eq!(sent(&mut session), b"hello");
+
+        // The session takes no more than its limit; the runtime offers the rest later.
+        let big = vec![7u8; BUFFER_LIMIT + 10];
+        assert_eq!(session.write_plain(&big).unwrap(), BUFFER_LIMIT);
+        assert_eq!(session.write_plain(&big).unwrap(), 0);
+        assert_eq!(sent(&mut session).len(), BUFFER_LIMIT);
+        assert_eq!(session.read_tls(&big).unwrap(), BUFFER_LIMIT);
+        assert_eq!(received(&mut session).0.len(), BUFFER_LIMIT);
+    }
+
+    #[test]
+    fn the_end_of_the_socket_ends_the_stream_after_what_was_received() {
+        let mut session = PassThrough.new_session().unwrap();
+        session.read_tls(greeting().as_bytes()).unwrap();
+        session.read_tls(b"last").unwrap();
+        assert_eq!(session.read_tls(b"").unwrap(), 0);
+        assert_eq!(received(&mut session), (b"last".to_vec(), true));
+    }
+
+    #[test]
+    fn registering_outside_the_runtime_says_where_it_belongs() {
+        // `init` registers through the runtime, which a unit test does not have.
+        let err = init(serde_json::Value::Null).unwrap_err();
+        assert!(err.contains("outside init"), "{err}");
     }
 }

@@ -1,5 +1,6 @@
 // The transport extension in a real worker isolate: `titan test ext` (or `npm test`) builds it
-// and runs this file with node:test. `ext.call` and `ext.eval` are synchronous.
+// and runs this file with node:test. Loading it runs its `init`, which registers the
+// transport with the runtime; `ext.call` and `ext.eval` are synchronous.
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,17 +10,11 @@ const SCHEME = "{{ project-name | replace: "_", "-" }}";
 const ext = await loadExtension(new URL("..", import.meta.url));
 after(() => ext.close());
 
-test("scheme() names the transport's URL scheme", () => {
+test("it loads, registering its transport, and names its scheme", () => {
   assert.equal(ext.call("scheme"), SCHEME);
+  assert.equal(ext.eval("t.{{namespace}}.scheme()"), SCHEME);
 });
 
-test("parseAddress returns the target of its own addresses", () => {
-  assert.equal(ext.call("parseAddress", `${SCHEME}://db:7000`), "db:7000");
-  assert.equal(ext.eval(`t.{{namespace}}.parseAddress("${SCHEME}://[::1]:7000")`), "[::1]:7000");
-});
-
-test("another scheme's address is refused with a message naming both", () => {
-  assert.throws(() => ext.call("parseAddress", "tcp://db:7000"), {
-    message: `{{project-name}}.parseAddress: "tcp://db:7000" is not a ${SCHEME}:// address`,
-  });
+test("greeting() is the line a client sends first", () => {
+  assert.equal(ext.call("greeting"), `${SCHEME}/1\n`);
 });

@@ -25,7 +25,7 @@ use napi_derive::napi;
 use titan_core::http_error::HttpError;
 use titan_core::request::{BodyKind, IncomingRequest};
 use titan_core::router::{ParamValue, RouteTable};
-use titan_core::server::{AbortReason, ServerControl, WorkerLoop, WorkerOptions, build_response};
+use titan_core::server::{AbortReason, Broadcast, Job, NetronJobKind, NetronSockets, Outbound, ServerControl, WorkerLoop, WorkerOptions, build_response};
 
 static SERVERS: LazyLock<Mutex<HashMap<u32, Arc<ServerControl>>>> = LazyLock::new(Default::default);
 static NEXT_SERVER_ID: AtomicU32 = AtomicU32::new(1);
@@ -75,6 +75,47 @@ pub fn bind_server(host: String, port: u32, backlog: Option<u32>) -> Result<Boun
     let id = NEXT_SERVER_ID.fetch_add(1, Ordering::Relaxed);
     SERVERS.lock().unwrap_or_else(|e| e.into_inner()).insert(id, control);
     Ok(BoundServer { id, host: addr.ip().to_string(), port: addr.port().into() })
+}
+
+/// Netron listening sockets, bound for a server.
+#[napi(object)]
+pub struct BoundNetron {
+    /// The bound addresses (real ports where 0 was asked for).
+    pub addresses: Vec<String>,
+    /// The peer id sent in the handshake.
+    pub server_id: String,
+}
+
+/// Binds the server's Netron sockets (`tcp://`, `unix://`, `ws://`, or a scheme a loaded
+/// extension registered). Call before starting workers; each worker accepts from them.
+#[napi]
+pub fn bind_netron(id: u32, addresses: Vec<String>) -> Result<BoundNetron> {
+    let control = server(id)?;
+    let server_id = random_uuid();
+    let sockets = NetronSockets::bind(&addresses, netron_transports(), server_id.clone()).map_err(|message| Error::new(Status::GenericFailure, message))?;
+    let addresses = sockets.bound_addresses().to_vec();
+    control.set_netron(sockets);
+    Ok(BoundNetron { addresses, server_id })
+}
+
+fn netron_transports() -> &'static titan_netron::transport::TransportRegistry {
+    titan_core::ext::transport_registry()
+}
+
+/// A version-4 UUID from the std hasher's per-process random keys (no extra crate for one id).
+fn random_uuid() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut bytes = [0u8; 16];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_usize(i);
+        hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        chunk.copy_from_slice(&hasher.finish().to_le_bytes());
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 /// After an extension reload: wakes every server's idle workers so they move to the new build
@@ -230,12 +271,70 @@ fn with_worker<T>(f: impl FnOnce(&mut WorkerLoop) -> Result<T>) -> Result<T> {
     })
 }
 
-/// Runs this thread's I/O until a request for an action is ready (a flat array, see `to_js`).
-/// `null`: the worker is done.
+/// Runs this thread's I/O until a job is ready: an HTTP request (a flat array, see `to_js`) or
+/// a Netron job (`[kind, connection, payload]`, see `netron_to_js`). `null`: the worker is done.
 #[napi(ts_return_type = "unknown[] | null")]
 pub fn worker_next(env: &Env) -> Result<Option<Array<'_>>> {
-    let next = with_worker(|worker| Ok(worker.next_request()))?;
-    next.map(|request| to_js(env, request)).transpose()
+    let next = with_worker(|worker| Ok(worker.next_job()))?;
+    next.map(|job| job_to_js(env, job)).transpose()
+}
+
+fn job_to_js(env: &Env, job: Job) -> Result<Array<'_>> {
+    match job {
+        Job::Http(request) => to_js(env, request),
+        Job::Netron(job) => netron_to_js(env, job),
+    }
+}
+
+// A Netron job: `[kind, connection, payload]`; kind 1 = a packet (payload: its bytes), 2 = streams
+// to continue (payload: their ids), 3 = the connection closed (payload: null). Its first slot is
+// a number, where an HTTP request's is its id string.
+fn netron_to_js(env: &Env, job: titan_core::server::NetronJob) -> Result<Array<'_>> {
+    let mut out = env.create_array(3)?;
+    out.set(1, job.connection)?;
+    match job.kind {
+        NetronJobKind::Packet(body) => {
+            out.set(0, 1u32)?;
+            out.set(2, Buffer::from(body.to_vec()))?;
+        }
+        NetronJobKind::Continue(streams) => {
+            out.set(0, 2u32)?;
+            out.set(2, streams)?;
+        }
+        NetronJobKind::Closed => {
+            out.set(0, 3u32)?;
+            out.set(2, Null)?;
+        }
+    }
+    Ok(out)
+}
+
+fn outbound(frames: Vec<Buffer>, continue_streams: Option<Vec<u32>>) -> Outbound {
+    Outbound {
+        frames: frames.iter().map(|frame| Bytes::copy_from_slice(frame)).collect(),
+        continue_streams: continue_streams.unwrap_or_default(),
+    }
+}
+
+/// Hands back the answer to a Netron job (frames to write on `connection`, then streams to
+/// continue once written) and waits for the next job, in one call.
+#[napi(ts_return_type = "unknown[] | null")]
+pub fn worker_netron_reply_and_next(env: &Env, connection: u32, frames: Vec<Buffer>, continue_streams: Option<Vec<u32>>) -> Result<Option<Array<'_>>> {
+    let next = with_worker(|worker| {
+        worker.netron_reply(connection, outbound(frames, continue_streams));
+        Ok(worker.next_job())
+    })?;
+    next.map(|job| job_to_js(env, job)).transpose()
+}
+
+/// Sends an event (`frame`: the encoded `emit` TASK packet) to the connections subscribed to
+/// `event` on every worker. Returns how many workers it reached (0 without Netron).
+#[napi]
+pub fn worker_netron_emit(event: String, frame: Buffer) -> Result<u32> {
+    with_worker(|worker| {
+        let broadcast = Broadcast { event: event.into(), frame: Bytes::copy_from_slice(&frame) };
+        Ok(worker.netron_broadcast(&broadcast) as u32)
+    })
 }
 
 
@@ -258,9 +357,9 @@ pub fn worker_respond_and_next(
 ) -> Result<Option<Array<'_>>> {
     let next = with_worker(|worker| {
         respond(worker, status, content_type, headers, body)?;
-        Ok(worker.next_request())
+        Ok(worker.next_job())
     })?;
-    next.map(|request| to_js(env, request)).transpose()
+    next.map(|job| job_to_js(env, job)).transpose()
 }
 
 fn respond(worker: &mut WorkerLoop, status: u32, content_type: Option<String>, headers: Option<Vec<String>>, body: Option<Either<String, Buffer>>) -> Result<()> {

@@ -123,8 +123,10 @@ typedef struct titan_host {
     /* A log line attributed to the extension. `msg` is UTF-8, `len` bytes, not NUL-terminated,
      * borrowed for the call. Callable from any thread. */
     void (*log)(void *host_data, uint32_t level, const uint8_t *msg, size_t len);
-    /* Reserved in ABI 1 for Netron transports: answers TITAN_ERR until the Netron layer
-     * defines `titan_transport_def`. */
+    /* Registers a Netron transport: `transport` points to a `titan_transport_def`, read during
+     * the call. Only during `init`. TITAN_ERR when the host refuses it (a built-in or taken
+     * scheme, a malformed definition, a reload): the host then fails the extension's load with
+     * the reason, whatever `init` returns. A host older than transports always answers TITAN_ERR. */
     titan_status (*register_transport)(void *host_data, const void *transport);
     /* -- appended in ABI 1 (titan-ext 0.1): check struct_size before reading (see
      *    TITAN_HOST_HAS_DATA_DIR) -- */
@@ -137,6 +139,53 @@ typedef struct titan_host {
  * before it. */
 #define TITAN_HOST_HAS_DATA_DIR(host) \
     ((host)->struct_size >= offsetof(titan_host, data_dir) + sizeof(titan_buffer))
+
+/* Frees the buffer of a value this extension produced (a result or an error). Called exactly
+ * once per such value, from any thread; must accept every kind (non-buffer kinds own nothing). */
+typedef void (*titan_free_value_fn)(titan_value *value);
+
+/* ---- Transports ------------------------------------------------------------------------ */
+
+/* `titan_transport_def.read_plain` only: the peer closed the stream cleanly (a TLS close_notify,
+ * or the end of the socket for a transport without one); no more plaintext will come. */
+#define TITAN_CLOSED 2
+
+/* A Netron transport for SCHEME://HOST:PORT listen addresses, registered from `init`.
+ * Sans-IO: the host owns the TCP socket and its I/O loop; a session only transforms bytes. For
+ * each accepted connection the host calls session_new, feeds socket bytes to read_tls, sends
+ * what write_tls gives, and exchanges plaintext (Netron's frames) through read_plain and
+ * write_plain once is_handshaking is false. "tls" in the names means the wire bytes.
+ * Failing functions return TITAN_ERR with a TITAN_STRING in *error, freed through this table's
+ * free_value; a failing session drops its own connection only. `state` is used from any thread
+ * at once; a session by one thread at a time (it may move between threads). Counts written
+ * through out-parameters never exceed the buffer's length. */
+typedef struct titan_transport_def {
+    uint32_t struct_size; /* sizeof(titan_transport_def) as the extension built it */
+    uint32_t reserved;    /* 0 */
+    const char *scheme;   /* lower-case URL scheme ("tls"), NUL-terminated, read during the call */
+    void *state;          /* on TITAN_OK the host's, passed to free_state when the last listener
+                           * and connection using it are gone (possibly after unload); on
+                           * TITAN_ERR still the extension's */
+    titan_status (*session_new)(void *state, void **session, titan_value *error);
+    void (*session_free)(void *session); /* once, any thread */
+    /* Socket bytes in (`len` 0: end of stream); *consumed <= len, the rest comes again later. */
+    titan_status (*read_tls)(void *session, const uint8_t *data, size_t len, size_t *consumed,
+                             titan_value *error);
+    /* Plaintext out: *read <= cap; TITAN_OK with *read 0: none yet; TITAN_CLOSED: the end. */
+    titan_status (*read_plain)(void *session, uint8_t *buf, size_t cap, size_t *read,
+                               titan_value *error);
+    /* Plaintext in: *consumed <= len (0 when full: the host drains write_tls, then retries). */
+    titan_status (*write_plain)(void *session, const uint8_t *data, size_t len, size_t *consumed,
+                                titan_value *error);
+    /* Socket bytes out: *written <= cap. */
+    titan_status (*write_tls)(void *session, uint8_t *buf, size_t cap, size_t *written,
+                              titan_value *error);
+    bool (*wants_write)(void *session);    /* write_tls has bytes to give */
+    bool (*is_handshaking)(void *session); /* no plaintext flows before the handshake ends */
+    void (*close)(void *session);          /* optional: queue a close_notify */
+    void (*free_state)(void *state);       /* optional: once, any thread */
+    titan_free_value_fn free_value;        /* required: frees error messages */
+} titan_transport_def;
 
 /* ---- The extension --------------------------------------------------------------------- */
 
@@ -158,9 +207,6 @@ typedef void (*titan_worker_drop_fn)(void *state, uint32_t worker_id, void *work
 /* Called once, after the last call and worker_drop, before the library is closed. */
 typedef void (*titan_unload_fn)(void *state);
 
-/* Frees the buffer of a value this extension produced (a result or an error). Called exactly
- * once per such value, from any thread; must accept every kind (non-buffer kinds own nothing). */
-typedef void (*titan_free_value_fn)(titan_value *value);
 
 /* The descriptor `titan_extension_entry` returns: static for the life of the library. */
 typedef struct titan_extension {
@@ -251,6 +297,23 @@ TITAN_CHECK_OFFSET(titan_extension, worker_init, 56);
 TITAN_CHECK_OFFSET(titan_extension, worker_drop, 64);
 TITAN_CHECK_OFFSET(titan_extension, unload, 72);
 TITAN_CHECK_OFFSET(titan_extension, free_value, 80);
+
+TITAN_CHECK_SIZE(titan_transport_def, 112);
+TITAN_CHECK_OFFSET(titan_transport_def, struct_size, 0);
+TITAN_CHECK_OFFSET(titan_transport_def, reserved, 4);
+TITAN_CHECK_OFFSET(titan_transport_def, scheme, 8);
+TITAN_CHECK_OFFSET(titan_transport_def, state, 16);
+TITAN_CHECK_OFFSET(titan_transport_def, session_new, 24);
+TITAN_CHECK_OFFSET(titan_transport_def, session_free, 32);
+TITAN_CHECK_OFFSET(titan_transport_def, read_tls, 40);
+TITAN_CHECK_OFFSET(titan_transport_def, read_plain, 48);
+TITAN_CHECK_OFFSET(titan_transport_def, write_plain, 56);
+TITAN_CHECK_OFFSET(titan_transport_def, write_tls, 64);
+TITAN_CHECK_OFFSET(titan_transport_def, wants_write, 72);
+TITAN_CHECK_OFFSET(titan_transport_def, is_handshaking, 80);
+TITAN_CHECK_OFFSET(titan_transport_def, close, 88);
+TITAN_CHECK_OFFSET(titan_transport_def, free_state, 96);
+TITAN_CHECK_OFFSET(titan_transport_def, free_value, 104);
 
 #undef TITAN_CHECK_SIZE
 #undef TITAN_CHECK_OFFSET

@@ -163,8 +163,11 @@ pub struct titan_host {
     /// Writes a structured log line attributed to the extension (`msg` is UTF-8, not
     /// NUL-terminated). Callable from any thread.
     pub log: unsafe extern "C" fn(host_data: *mut c_void, level: u32, msg: *const u8, len: usize),
-    /// Registers a Netron transport. ABI 1 reserves it: the host answers `TITAN_ERR` until the
-    /// Netron layer defines `titan_transport_def`.
+    /// Registers a Netron transport: `transport` points to a `titan_transport_def`, read during
+    /// the call (the host copies what it keeps). Only during `init`; `TITAN_ERR` when the host
+    /// refuses it (a built-in or taken scheme, a malformed definition, a reload): the host then
+    /// fails the extension's load with the reason, whatever `init` returns. A host built before
+    /// transports existed answers `TITAN_ERR` to every call.
     pub register_transport: unsafe extern "C" fn(host_data: *mut c_void, transport: *const c_void) -> titan_status,
     // -- appended in ABI 1 (titan-ext 0.1): read only when `struct_size` covers it --
     /// The app's data directory (UTF-8 path, not NUL-terminated; `len` 0 when the host has
@@ -178,6 +181,73 @@ impl titan_host {
     pub const fn has_data_dir(struct_size: u32) -> bool {
         struct_size as usize >= core::mem::offset_of!(titan_host, data_dir) + core::mem::size_of::<titan_buffer>()
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transports
+// ---------------------------------------------------------------------------------------------
+
+/// `titan_transport_def.read_plain` only: the peer closed the stream cleanly (a TLS
+/// `close_notify`, or the end of the socket for a transport without one); no more plaintext
+/// will come.
+pub const TITAN_CLOSED: titan_status = 2;
+
+/// A Netron transport for `SCHEME://HOST:PORT` listen addresses, registered from `init` with
+/// `titan_host.register_transport`.
+///
+/// Sans-IO, like rustls: the host owns the TCP socket and its I/O loop (on the worker's own
+/// thread, no thread hop); a *session* only transforms bytes. For each accepted connection the
+/// host calls `session_new`, feeds what it reads from the socket to `read_tls`, sends what
+/// `write_tls` gives, and exchanges the stream's plaintext (Netron's length-prefixed frames)
+/// through `read_plain` / `write_plain`; the connection carries frames once `is_handshaking` is
+/// false. "tls" in the names means the wire bytes, whatever the transport puts there.
+///
+/// Every function that can fail returns `TITAN_OK`, or `TITAN_ERR` with a `TITAN_STRING`
+/// message in `*error` that the host frees through this table's `free_value`; a failing (or
+/// panicking: titan-ext catches it) session drops its own connection only. `state` is shared by
+/// every session and used from any thread at once; one session is used by one thread at a time
+/// but may move between threads. Counts written through out-parameters never exceed the
+/// buffer's length (the host refuses the session if they do).
+#[repr(C)]
+pub struct titan_transport_def {
+    /// `size_of::<titan_transport_def>()` as the extension built it.
+    pub struct_size: u32,
+    /// Zero.
+    pub reserved: u32,
+    /// The URL scheme it serves, NUL-terminated, lower case (`tls`); read during the call.
+    pub scheme: *const c_char,
+    /// The transport's state (its configuration: certificates, keys). On `TITAN_OK` it belongs
+    /// to the host, which passes it to `free_state` once the last listener and connection using
+    /// it are gone, possibly after the extension's `unload`; on `TITAN_ERR` it stays the
+    /// extension's.
+    pub state: *mut c_void,
+    /// Starts a session for a new connection: sets `*session`.
+    pub session_new: unsafe extern "C" fn(state: *mut c_void, session: *mut *mut c_void, error: *mut titan_value) -> titan_status,
+    /// Ends a session (connection closed or failed), on any thread, once.
+    pub session_free: unsafe extern "C" fn(session: *mut c_void),
+    /// Bytes read from the socket (`len` 0: the socket reached end of stream). Sets
+    /// `*consumed` (≤ `len`): the host passes the rest again later. Taking none while
+    /// `read_plain` has nothing either is a stall, which drops the connection.
+    pub read_tls: unsafe extern "C" fn(session: *mut c_void, data: *const u8, len: usize, consumed: *mut usize, error: *mut titan_value) -> titan_status,
+    /// Decrypted bytes for the host: copies up to `cap` into `buf` and sets `*read`; `*read` 0
+    /// with `TITAN_OK` means none yet (more socket bytes needed), `TITAN_CLOSED` the end.
+    pub read_plain: unsafe extern "C" fn(session: *mut c_void, buf: *mut u8, cap: usize, read: *mut usize, error: *mut titan_value) -> titan_status,
+    /// Plaintext to send: takes up to `len` bytes and sets `*consumed` (0 when its buffer is
+    /// full: the host drains `write_tls` to the socket, then offers them again).
+    pub write_plain: unsafe extern "C" fn(session: *mut c_void, data: *const u8, len: usize, consumed: *mut usize, error: *mut titan_value) -> titan_status,
+    /// Bytes to send on the socket: copies up to `cap` into `buf` and sets `*written`.
+    pub write_tls: unsafe extern "C" fn(session: *mut c_void, buf: *mut u8, cap: usize, written: *mut usize, error: *mut titan_value) -> titan_status,
+    /// Whether `write_tls` has bytes to give.
+    pub wants_write: unsafe extern "C" fn(session: *mut c_void) -> bool,
+    /// Whether the handshake is still running: no plaintext flows before it ends.
+    pub is_handshaking: unsafe extern "C" fn(session: *mut c_void) -> bool,
+    /// Queues the end of the stream for the peer (a TLS `close_notify`), sent through
+    /// `write_tls`. Optional.
+    pub close: Option<unsafe extern "C" fn(session: *mut c_void)>,
+    /// Frees `state`, on any thread, once. Optional.
+    pub free_state: Option<unsafe extern "C" fn(state: *mut c_void)>,
+    /// Frees the buffer of an error message this table's functions produced. Required.
+    pub free_value: titan_free_value_fn,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,6 +328,7 @@ mod tests {
         assert_eq!(size_of::<titan_function_def>(), 32);
         assert_eq!(size_of::<titan_host>(), 48);
         assert_eq!(size_of::<titan_extension>(), 88);
+        assert_eq!(size_of::<titan_transport_def>(), 112);
     }
 
     /// A table from a host built before `data_dir` was appended (32 bytes) does not have it.

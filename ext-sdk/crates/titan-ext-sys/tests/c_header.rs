@@ -26,6 +26,7 @@ fn constants() -> BTreeSet<(String, String)> {
         number("TITAN_JSON", TITAN_JSON.into()),
         number("TITAN_OK", TITAN_OK.into()),
         number("TITAN_ERR", TITAN_ERR.into()),
+        number("TITAN_CLOSED", TITAN_CLOSED.into()),
         number("TITAN_LOG_DEBUG", TITAN_LOG_DEBUG.into()),
         number("TITAN_LOG_INFO", TITAN_LOG_INFO.into()),
         number("TITAN_LOG_WARN", TITAN_LOG_WARN.into()),
@@ -44,6 +45,7 @@ fn sizes() -> BTreeSet<(String, usize)> {
         size("titan_function_def", size_of::<titan_function_def>()),
         size("titan_host", size_of::<titan_host>()),
         size("titan_extension", size_of::<titan_extension>()),
+        size("titan_transport_def", size_of::<titan_transport_def>()),
     ])
 }
 
@@ -64,6 +66,10 @@ fn offsets() -> BTreeSet<(String, String, usize)> {
         titan_extension {
             abi_version, struct_size, name, version, sdk_version, functions, function_count, init,
             worker_init, worker_drop, unload, free_value
+        }
+        titan_transport_def {
+            struct_size, reserved, scheme, state, session_new, session_free, read_tls, read_plain,
+            write_plain, write_tls, wants_write, is_handshaking, close, free_state, free_value
         }
     }
 }
@@ -95,7 +101,7 @@ fn header_states_every_constant_with_its_value() {
 
 #[test]
 fn header_names_every_type() {
-    let structs = ["titan_buffer", "titan_payload", "titan_value", "titan_call", "titan_function_def", "titan_host", "titan_extension"];
+    let structs = ["titan_buffer", "titan_payload", "titan_value", "titan_call", "titan_function_def", "titan_host", "titan_extension", "titan_transport_def"];
     for name in structs {
         assert!(HEADER.contains(&format!("}} {name};")), "typedef of {name}");
     }

@@ -46,6 +46,10 @@
 //! per-worker state (`worker_init`) is only ever touched by its own worker.
 //! Files belong under the app's data directory, `data_dir()`.
 //!
+//! An extension can also give Netron a transport (how RPC bytes travel: `tls://`, say):
+//! implement `transport::Transport` and `transport::Session` and call `transport::register`
+//! from `init` (see the `transport` module).
+//!
 //! Hot reload: when the extension is rebuilt, the runtime loads the new build next to the running
 //! one and runs its `init` again with the same config; workers move to it one by one, then the
 //! old build's state is dropped (its `unload`). Nothing carries over between builds: persist what
@@ -62,6 +66,7 @@ mod context;
 pub mod log;
 #[doc(hidden)]
 pub mod private;
+pub mod transport;
 mod value;
 
 pub use context::Context;

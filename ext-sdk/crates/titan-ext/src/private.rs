@@ -3,7 +3,7 @@
 #![doc(hidden)]
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -35,11 +35,11 @@ pub const fn function_def(name: &'static CStr, arity: u32, call: titan_fn, signa
     }
 }
 
-fn error_value(message: String) -> titan_value {
+pub(crate) fn error_value(message: String) -> titan_value {
     owned_buffer(TITAN_STRING, message.into_bytes())
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -133,6 +133,17 @@ thread_local! {
     /// The data directory of the `init` running on this thread: exact even when the host
     /// initializes this image more than once at the same time (one library, several loads).
     static INIT_DATA_DIR: RefCell<Option<Option<PathBuf>>> = const { RefCell::new(None) };
+    /// The host table of the `init` running on this thread, for `transport::register`: host
+    /// functions that only make sense during `init` reach the right host this way.
+    static INIT_HOST: Cell<*const titan_host> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The host table of the `init` running on this thread; `None` outside `init`.
+pub(crate) fn init_host() -> Option<&'static titan_host> {
+    let host = INIT_HOST.with(Cell::get);
+    // SAFETY: set only while `init` runs, from the table the host passed to it, which the host
+    // keeps alive until `unload` (longer than `init`).
+    (!host.is_null()).then(|| unsafe { &*host })
 }
 
 /// See `crate::data_dir`.
@@ -143,15 +154,18 @@ pub(crate) fn data_dir() -> Option<PathBuf> {
     DATA_DIR.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-/// Runs an author's `init` with `data_dir()` answering for this host table.
-fn with_init_data_dir<T>(dir: Option<PathBuf>, init: impl FnOnce() -> T) -> T {
+/// Runs an author's `init` with `data_dir()` and `transport::register` answering for this
+/// host table.
+fn with_init_context<T>(host: *const titan_host, dir: Option<PathBuf>, init: impl FnOnce() -> T) -> T {
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {
             INIT_DATA_DIR.with(|dir| dir.borrow_mut().take());
+            INIT_HOST.with(|host| host.set(std::ptr::null()));
         }
     }
     INIT_DATA_DIR.with(|slot| *slot.borrow_mut() = Some(dir));
+    INIT_HOST.with(|slot| slot.set(host));
     let _reset = Reset;
     init()
 }
@@ -177,7 +191,7 @@ pub unsafe fn init_with<S: Any + Send + Sync, E: std::fmt::Display>(
 ) -> titan_status {
     // SAFETY: the host's table, valid for the call.
     let data_dir = unsafe { record_host(host) };
-    let outcome = with_init_data_dir(data_dir, || catch_unwind(|| {
+    let outcome = with_init_context(host, data_dir, || catch_unwind(|| {
         // SAFETY: the host passes `config_len` bytes of UTF-8 JSON.
         let text = if config_len == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(config, config_len) } };
         let config: serde_json::Value = if text.is_empty() {

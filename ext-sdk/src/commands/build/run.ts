@@ -28,7 +28,9 @@ function summary(result: BuildResult, appDir: string): string {
     `  routes   ${manifest.routes.length}`,
     ...routes,
     `  actions  ${manifest.actions.length}${manifest.actions.length > 0 ? `: ${manifest.actions.join(", ")}` : ""}`,
+    ...(manifest.services?.length ? [`  services ${manifest.services.length}: ${manifest.services.map((s) => `${s.name}@${s.version}`).join(", ")}`] : []),
     `  bundle   ${manifest.bundle} ${formatBytes(result.bundleBytes)}`,
     `  port     ${manifest.config.port}, workers ${manifest.config.workers}`,
+    ...(manifest.config.netron?.listen?.length ? [`  netron   ${manifest.config.netron.listen.join(", ")}`] : []),
   ].join("\n");
 }

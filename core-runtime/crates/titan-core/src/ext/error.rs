@@ -84,6 +84,15 @@ pub enum ExtensionError {
         /// The extension's message.
         message: String,
     },
+    /// A transport its `init` registered was refused (a built-in or taken scheme, a malformed
+    /// definition, a reload): the extension is not loaded.
+    #[error("extension `{name}` could not register its transport: {reason}")]
+    TransportRefused {
+        /// Extension name.
+        name: String,
+        /// The registry's (or the host's) reason.
+        reason: String,
+    },
     /// `worker_init` failed.
     #[error("extension `{name}` failed to start on worker {worker_id}: {message}")]
     WorkerInit {

@@ -163,6 +163,17 @@ impl LoadedExtension {
         if let Origin::Static = self.origin {
             return Err(ExtensionError::NotReloadable { name: self.name.clone(), reason: "it is built into the runtime (a built-in engine); upgrade the runtime to change it".into() });
         }
+        let schemes = lock(&self.latest).build.transport_schemes();
+        if !schemes.is_empty() {
+            // Listeners and their connections run the registered transport's code directly; the
+            // old build would have to serve them while the new one takes new ones, which the
+            // registry (one transport per scheme) does not model.
+            let schemes = schemes.iter().map(|s| format!("{s}://")).collect::<Vec<_>>().join(", ");
+            return Err(ExtensionError::NotReloadable {
+                name: self.name.clone(),
+                reason: format!("it registered the {schemes} transport, which listeners use directly: restart the server to load a new build of a transport extension"),
+            });
+        }
         let _one_at_a_time = lock(&self.reloading);
         let mut options = lock(&self.init).clone();
         if data_dir.is_some() {

@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::client_stream::HandedOff;
+use super::netron::{Broadcast, NetronSockets};
 
 /// Why the main thread stopped a worker; decides what its in-flight request is answered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +63,9 @@ pub struct ServerControl {
     handoffs: Mutex<VecDeque<HandedOff>>,
     /// Wakes serving workers' accept loops when a connection is handed off.
     pub(crate) handoff_ready: Notify,
+    netron: Mutex<Option<Arc<NetronSockets>>>,
+    /// Each worker's inbox for Netron events, by slot.
+    netron_inboxes: Mutex<HashMap<u32, tokio::sync::mpsc::UnboundedSender<Broadcast>>>,
 }
 
 impl ServerControl {
@@ -88,6 +92,8 @@ impl ServerControl {
             workers: Mutex::new(HashMap::new()),
             handoffs: Mutex::new(VecDeque::new()),
             handoff_ready: Notify::new(),
+            netron: Mutex::new(None),
+            netron_inboxes: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -104,10 +110,31 @@ impl ServerControl {
         }
     }
 
+    /// Serves Netron on these sockets too: workers started from now on accept from them.
+    pub fn set_netron(&self, sockets: NetronSockets) {
+        *lock(&self.netron) = Some(Arc::new(sockets));
+    }
+
+    /// The Netron sockets, if the server has any.
+    pub fn netron(&self) -> Option<Arc<NetronSockets>> {
+        lock(&self.netron).clone()
+    }
+
+    pub(crate) fn register_netron_inbox(&self, slot: u32, inbox: tokio::sync::mpsc::UnboundedSender<Broadcast>) {
+        lock(&self.netron_inboxes).insert(slot, inbox);
+    }
+
+    /// Sends an event to every worker, whose subscribed connections then receive `frame`.
+    /// Returns how many workers it reached.
+    pub fn netron_broadcast(&self, broadcast: &Broadcast) -> usize {
+        lock(&self.netron_inboxes).values().filter(|inbox| inbox.send(broadcast.clone()).is_ok()).count()
+    }
+
     /// Graceful shutdown: every worker drains, and the listening socket closes once each
     /// worker has dropped its handle.
     pub fn shutdown(&self) {
         lock(&self.listener).take();
+        lock(&self.netron).take();
         self.shutdown.cancel();
         // Nobody will adopt parked connections any more: close them.
         lock(&self.handoffs).clear();
@@ -152,6 +179,7 @@ impl ServerControl {
 
     pub(crate) fn unregister_worker(&self, slot: u32) {
         lock(&self.workers).remove(&slot);
+        lock(&self.netron_inboxes).remove(&slot);
     }
 
     /// Asks one worker to drain (dev reload). Returns whether the slot exists.

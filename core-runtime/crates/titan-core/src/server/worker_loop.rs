@@ -1,6 +1,7 @@
 //! One worker thread's own server (thread-per-core): a current-thread tokio runtime running hyper
-//! connections accepted from the shared socket. The runtime only runs inside `next_request()`, so while
-//! the worker's JS runs an action nothing else happens on this thread, and no request ever
+//! connections accepted from the shared socket, and Netron connections from the server's Netron
+//! sockets (see `netron`). The runtime only runs inside `next_job()`, so while the worker's JS
+//! runs an action or a service method nothing else happens on this thread, and no request ever
 //! crosses a thread.
 
 use std::cell::{Cell, RefCell};
@@ -27,6 +28,7 @@ use tokio::task::LocalSet;
 
 use super::client_stream::ClientStream;
 use super::control::{AbortReason, ServerControl, WorkerControl};
+use super::netron::{self, Broadcast, NetronHost, NetronJob, NetronJobKind, NetronState, Outbound};
 use crate::http_error::HttpError;
 use crate::request::{IncomingRequest, RequestIds};
 use crate::router::{Reply, RouteTable, RouteTarget};
@@ -63,17 +65,48 @@ struct InFlight {
     responder: oneshot::Sender<HttpResponse>,
 }
 
-/// A response JS handed back, delivered at the start of the next `next_request()`: sent from inside
+/// An answer JS handed back, delivered at the start of the next `next_job()`: sent from inside
 /// the runtime, waking the connection is a local queue push; sent from outside, tokio would
 /// wake its own thread through an eventfd write on every request.
-struct Answered {
-    responder: oneshot::Sender<HttpResponse>,
-    response: HttpResponse,
+enum Answered {
+    Http { responder: oneshot::Sender<HttpResponse>, response: HttpResponse },
+    Netron { connection: u32, outbound: Outbound },
+}
+
+impl Answered {
+    /// Call inside the runtime.
+    fn deliver(self, state: &LoopState) {
+        match self {
+            Answered::Http { responder, response } => {
+                let _ = responder.send(response);
+            }
+            Answered::Netron { connection, outbound } => state.netron.deliver(connection, outbound),
+        }
+    }
+}
+
+/// What waits in a worker's queue.
+// One per request; boxing would allocate once per request.
+#[allow(clippy::large_enum_variant)]
+enum Queued {
+    Http(Pending),
+    Netron(NetronJob),
+}
+
+/// What `next_job()` hands the worker's JS.
+// One per request; boxing would allocate once per request.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Job {
+    /// An HTTP request for an action; answer it with `respond`.
+    Http(IncomingRequest),
+    /// A Netron packet or event for the JS services; answer with `netron_reply`.
+    Netron(NetronJob),
 }
 
 /// State shared by this thread's tasks; single-threaded, so `Rc`/`Cell`.
 struct LoopState {
-    queue: RefCell<VecDeque<Pending>>,
+    queue: RefCell<VecDeque<Queued>>,
     /// Wakes `next_request()`: a request was queued, a connection ended, or accepting stopped.
     wake: Notify,
     /// Wakes the accept loop: `next_request()` took the last queued request.
@@ -85,6 +118,7 @@ struct LoopState {
     live_connections: Cell<usize>,
     accepting: Cell<bool>,
     ids: RefCell<RequestIds>,
+    netron: NetronState,
 }
 
 struct Context {
@@ -93,6 +127,36 @@ struct Context {
     worker: Arc<WorkerControl>,
     routes: Arc<RouteTable>,
     options: WorkerOptions,
+    netron_server_id: String,
+}
+
+impl NetronHost for Context {
+    fn queue(&self, job: NetronJob) {
+        self.state.queue.borrow_mut().push_back(Queued::Netron(job));
+        self.state.wake.notify_one();
+    }
+
+    fn unavailable(&self) -> bool {
+        self.control.unavailable().is_some()
+    }
+
+    fn draining(&self) -> impl Future<Output = ()> {
+        self.worker.drain.cancelled()
+    }
+
+    fn netron(&self) -> &NetronState {
+        &self.state.netron
+    }
+
+    fn server_id(&self) -> &str {
+        &self.netron_server_id
+    }
+
+    fn connection_count_changed(&self, delta: isize) {
+        let state = &self.state;
+        state.live_connections.set(state.live_connections.get().saturating_add_signed(delta));
+        state.wake.notify_one();
+    }
 }
 
 /// One worker thread's server. Create it on the thread that will call `next_request()`.
@@ -102,7 +166,7 @@ pub struct WorkerLoop {
     context: Rc<Context>,
     slot: u32,
     in_flight: Option<InFlight>,
-    answered: Option<Answered>,
+    answered: Vec<Answered>,
     extension_sync: Option<Box<dyn FnMut()>>,
 }
 
@@ -110,8 +174,8 @@ pub struct WorkerLoop {
 // Returned by value once per wait; boxing the request would allocate once per request.
 #[allow(clippy::large_enum_variant)]
 enum Woken {
-    /// A request for an action, or `None`: the worker is done.
-    Request(Option<Pending>),
+    /// A job, or `None`: the worker is done.
+    Job(Option<Queued>),
     /// `ServerControl::wake_for_extension_sync`.
     ExtensionSync,
 }
@@ -122,10 +186,15 @@ impl WorkerLoop {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let std_listener = control.clone_listener()?;
         let worker = control.register_worker(slot)?;
-        let listener = {
+        let netron_sockets = control.netron();
+        let (listener, netron_listeners) = {
             let _entered = runtime.enter();
-            match TcpListener::from_std(std_listener) {
-                Ok(listener) => listener,
+            let listeners = TcpListener::from_std(std_listener).and_then(|listener| {
+                let netron = netron_sockets.as_ref().map(|sockets| sockets.listeners()).transpose()?;
+                Ok((listener, netron.unwrap_or_default()))
+            });
+            match listeners {
+                Ok(listeners) => listeners,
                 Err(err) => {
                     control.unregister_worker(slot);
                     return Err(err);
@@ -141,11 +210,23 @@ impl WorkerLoop {
             live_connections: Cell::new(0),
             accepting: Cell::new(true),
             ids: RefCell::new(RequestIds::default()),
+            netron: NetronState::default(),
         });
-        let context = Rc::new(Context { state, control, worker, routes, options });
+        let netron_server_id = netron_sockets.as_ref().map(|sockets| sockets.server_id().to_owned()).unwrap_or_default();
+        let (inbox, events) = tokio::sync::mpsc::unbounded_channel();
+        if netron_sockets.is_some() {
+            control.register_netron_inbox(slot, inbox);
+        }
+        let context = Rc::new(Context { state, control, worker, routes, options, netron_server_id });
         let local = LocalSet::new();
         local.spawn_local(accept_loop(listener, context.clone()));
-        Ok(Self { runtime, local, context, slot, in_flight: None, answered: None, extension_sync: None })
+        for listener in netron_listeners {
+            local.spawn_local(netron_accept_loop(listener, context.clone()));
+        }
+        if netron_sockets.is_some() {
+            local.spawn_local(netron_events(events, context.clone()));
+        }
+        Ok(Self { runtime, local, context, slot, in_flight: None, answered: Vec::new(), extension_sync: None })
     }
 
     /// Runs `hook` on this thread whenever the main thread calls
@@ -161,34 +242,46 @@ impl WorkerLoop {
         self.slot
     }
 
-    /// Runs this thread's I/O until a request for an action is ready, and returns it.
+    /// Runs this thread's I/O until a request for an action is ready, and returns it: for servers
+    /// without Netron, where every job is an HTTP request (Netron jobs are skipped).
     /// `None` means the worker is done: drained with no connection left, or aborted.
     pub fn next_request(&mut self) -> Option<IncomingRequest> {
+        loop {
+            match self.next_job()? {
+                Job::Http(request) => return Some(request),
+                Job::Netron(_) => continue,
+            }
+        }
+    }
+
+    /// Runs this thread's I/O until a job is ready (an HTTP request or a Netron packet), and
+    /// returns it. `None` means the worker is done: drained with no connection left, or aborted.
+    pub fn next_job(&mut self) -> Option<Job> {
         if let Some(forgotten) = self.in_flight.take() {
             let _ = forgotten.responder.send(HttpError::NoResponse.to_response(&forgotten.id));
         }
-        let mut answered = self.answered.take();
-        let pending = loop {
+        let mut answered = std::mem::take(&mut self.answered);
+        let queued = loop {
             let context = self.context.clone();
-            let answered = answered.take();
+            let answered = std::mem::take(&mut answered);
             let woken = self.local.block_on(&self.runtime, async move {
-                if let Some(Answered { responder, response }) = answered {
-                    let _ = responder.send(response);
-                }
                 let state = &context.state;
+                for answer in answered {
+                    answer.deliver(state);
+                }
                 loop {
                     if context.worker.abort.is_cancelled() {
-                        return Woken::Request(None);
+                        return Woken::Job(None);
                     }
                     let queued = state.queue.borrow_mut().pop_front();
                     if queued.is_some() {
                         if state.queue.borrow().is_empty() {
                             state.queue_empty.notify_one();
                         }
-                        return Woken::Request(queued);
+                        return Woken::Job(queued);
                     }
                     if !state.accepting.get() && state.live_connections.get() == 0 {
-                        return Woken::Request(None);
+                        return Woken::Job(None);
                     }
                     tokio::select! {
                         _ = state.wake.notified() => {}
@@ -198,7 +291,7 @@ impl WorkerLoop {
                 }
             });
             match woken {
-                Woken::Request(pending) => break pending?,
+                Woken::Job(queued) => break queued?,
                 Woken::ExtensionSync => {
                     if let Some(hook) = self.extension_sync.as_mut() {
                         hook();
@@ -206,8 +299,26 @@ impl WorkerLoop {
                 }
             }
         };
-        self.in_flight = Some(InFlight { id: pending.request.id.clone(), responder: pending.responder });
-        Some(pending.request)
+        match queued {
+            Queued::Http(pending) => {
+                self.in_flight = Some(InFlight { id: pending.request.id.clone(), responder: pending.responder });
+                Some(Job::Http(pending.request))
+            }
+            Queued::Netron(job) => Some(Job::Netron(job)),
+        }
+    }
+
+    /// Hands JS's answer for one Netron connection: frames to write, streams to continue after.
+    /// Written by the next `next_job()` (or `finish()`).
+    pub fn netron_reply(&mut self, connection: u32, outbound: Outbound) {
+        if !outbound.frames.is_empty() || !outbound.continue_streams.is_empty() {
+            self.answered.push(Answered::Netron { connection, outbound });
+        }
+    }
+
+    /// Sends an event to the subscribers on every worker of this server.
+    pub fn netron_broadcast(&self, broadcast: &Broadcast) -> usize {
+        self.context.control.netron_broadcast(broadcast)
     }
 
     /// Hands back the response to the request `next_request()` returned. It is written by the next
@@ -216,7 +327,7 @@ impl WorkerLoop {
     pub fn respond(&mut self, response: HttpResponse) -> bool {
         match self.in_flight.take() {
             Some(in_flight) => {
-                self.answered = Some(Answered { responder: in_flight.responder, response });
+                self.answered.push(Answered::Http { responder: in_flight.responder, response });
                 true
             }
             None => false,
@@ -234,9 +345,7 @@ impl WorkerLoop {
     /// clients and connections close cleanly.
     pub fn finish(mut self, grace: Duration) {
         let reason = self.context.worker.abort_reason();
-        if let Some(Answered { responder, response }) = self.answered.take() {
-            let _ = responder.send(response);
-        }
+        let answered = std::mem::take(&mut self.answered);
         if let Some(in_flight) = self.in_flight.take() {
             let error = if reason == AbortReason::Timeout { HttpError::ActionTimeout } else { HttpError::WorkerStopped };
             let _ = in_flight.responder.send(error.to_response(&in_flight.id));
@@ -245,11 +354,25 @@ impl WorkerLoop {
         let context = self.context.clone();
         self.local.block_on(&self.runtime, async move {
             let state = &context.state;
+            for answer in answered {
+                answer.deliver(state);
+            }
             let drive = async {
                 loop {
-                    let stranded: Vec<Pending> = state.queue.borrow_mut().drain(..).collect();
-                    for pending in stranded {
-                        let _ = pending.responder.send(HttpError::WorkerStopped.to_response(&pending.request.id));
+                    let stranded: Vec<Queued> = state.queue.borrow_mut().drain(..).collect();
+                    for queued in stranded {
+                        match queued {
+                            Queued::Http(pending) => {
+                                let _ = pending.responder.send(HttpError::WorkerStopped.to_response(&pending.request.id));
+                            }
+                            Queued::Netron(NetronJob { connection, kind: NetronJobKind::Packet(body) }) => {
+                                let answer = netron::stranded_answer(&body, 503, "the worker serving this connection stopped before running the call; retry it");
+                                if let Some(frame) = answer {
+                                    state.netron.deliver(connection, Outbound { frames: vec![frame], continue_streams: Vec::new() });
+                                }
+                            }
+                            Queued::Netron(_) => {}
+                        }
                     }
                     if !state.accepting.get() && state.live_connections.get() == 0 {
                         return;
@@ -315,6 +438,40 @@ async fn accept_loop(listener: TcpListener, context: Rc<Context>) {
 
 fn log_error(msg: &str, err: &io::Error) {
     eprintln!("{}", serde_json::json!({"level":"error","source":"titan-core","msg":msg,"error":err.to_string()}));
+}
+
+/// Accepts Netron peers until the worker drains. Unlike HTTP, a busy worker still accepts:
+/// Netron connections are long-lived and multiplexed, so holding one back would not move its
+/// load to another worker.
+async fn netron_accept_loop(listener: titan_netron::transport::Listener, context: Rc<Context>) {
+    loop {
+        tokio::select! {
+            biased;
+            _ = context.worker.drain.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(incoming) => {
+                    tokio::task::spawn_local(netron::serve_connection(incoming, context.clone()));
+                }
+                Err(err) => {
+                    log_error("netron accept failed", &err);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Hands events from any worker to this worker's subscribed connections.
+async fn netron_events(mut events: tokio::sync::mpsc::UnboundedReceiver<Broadcast>, context: Rc<Context>) {
+    loop {
+        tokio::select! {
+            _ = context.worker.drain.cancelled() => break,
+            event = events.recv() => match event {
+                Some(event) => context.state.netron.broadcast(&event),
+                None => break,
+            }
+        }
+    }
 }
 
 /// How long a worker waits for a new connection's first request before accepting another.
@@ -434,7 +591,7 @@ async fn route(context: &Context, request: Request<Incoming>, id: &str) -> HttpR
     };
     let (responder, response) = oneshot::channel();
     let request = IncomingRequest::new(id.to_owned(), action, parts, params, body);
-    context.state.queue.borrow_mut().push_back(Pending { request, responder });
+    context.state.queue.borrow_mut().push_back(Queued::Http(Pending { request, responder }));
     context.state.wake.notify_one();
     match response.await {
         Ok(response) => response,

@@ -1,5 +1,6 @@
-//! Listen addresses: `tcp://HOST:PORT`, `unix:///path` and `ws://HOST:PORT[/path]`, parsed into
-//! an enum with errors that list the accepted forms.
+//! Listen addresses: `tcp://HOST:PORT`, `unix:///path`, `ws://HOST:PORT[/path]`, and
+//! `SCHEME://HOST:PORT` for a transport an extension provides (`tls://...`), parsed into an enum
+//! with errors that list the accepted forms.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -27,6 +28,28 @@ pub enum ListenAddress {
         /// The mount path, `""` for every path, otherwise starting with `/` (no trailing `/`).
         path: String,
     },
+    /// A transport registered by an extension (see [`super::StreamTransport`]): a TCP socket whose
+    /// connections the transport transforms (TLS, for example) before frames flow.
+    Extension {
+        /// The URL scheme, lower case (`tls`).
+        scheme: String,
+        /// Host name or IP address.
+        host: String,
+        /// Port; 0 asks the OS for a free one.
+        port: u16,
+    },
+}
+
+impl ListenAddress {
+    /// The URL scheme (`tcp`, `unix`, `ws`, or an extension's).
+    pub fn scheme(&self) -> &str {
+        match self {
+            Self::Tcp { .. } => "tcp",
+            Self::Unix(_) => "unix",
+            Self::Ws { .. } => "ws",
+            Self::Extension { scheme, .. } => scheme,
+        }
+    }
 }
 
 impl fmt::Display for ListenAddress {
@@ -39,11 +62,17 @@ impl fmt::Display for ListenAddress {
                 write!(f, "ws://[{host}]:{port}{path}")
             }
             Self::Ws { host, port, path } => write!(f, "ws://{host}:{port}{path}"),
+            Self::Extension { scheme, host, port } if host.contains(':') => {
+                write!(f, "{scheme}://[{host}]:{port}")
+            }
+            Self::Extension { scheme, host, port } => write!(f, "{scheme}://{host}:{port}"),
         }
     }
 }
 
-/// Parses `tcp://HOST:PORT`, `unix:///absolute/path` or `ws://HOST:PORT[/path]`.
+/// Parses `tcp://HOST:PORT`, `unix:///absolute/path`, `ws://HOST:PORT[/path]`, or
+/// `SCHEME://HOST:PORT` for an extension's transport. Whether a transport serves that scheme is
+/// only known when binding (see [`super::TransportRegistry`]).
 pub fn parse_listen_address(input: &str) -> Result<ListenAddress, AddressError> {
     let fail = |reason: &str| AddressError {
         input: input.to_owned(),
@@ -78,7 +107,36 @@ pub fn parse_listen_address(input: &str) -> Result<ListenAddress, AddressError> 
             "wss (TLS) is not built in; listen on ws:// behind a TLS-terminating proxy",
         ));
     }
-    Err(fail("unknown scheme"))
+    if input.starts_with("http://") || input.starts_with("https://") {
+        return Err(fail(
+            "Netron over HTTP is served on the runtime's HTTP port (POST /netron/invoke), not as a listen address",
+        ));
+    }
+    if let Some((scheme, rest)) = input.split_once("://") {
+        if is_scheme(scheme) {
+            if rest.contains('/') {
+                return Err(fail(&format!(
+                    "a {scheme}:// address is HOST:PORT with no path, {scheme}://0.0.0.0:7443"
+                )));
+            }
+            let (host, port) = parse_host_port(rest).map_err(|reason| fail(&reason))?;
+            return Ok(ListenAddress::Extension {
+                scheme: scheme.to_owned(),
+                host,
+                port,
+            });
+        }
+    }
+    Err(fail(
+        "expected tcp://HOST:PORT, unix:///absolute/path, ws://HOST:PORT[/path], or SCHEME://HOST:PORT for a transport an extension provides",
+    ))
+}
+
+/// An RFC 3986 scheme in lower case: a letter, then letters, digits, `+`, `-` or `.`.
+fn is_scheme(scheme: &str) -> bool {
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
 }
 
 /// `HOST:PORT` with an IPv6 host in brackets; the error is the reason only.
@@ -159,6 +217,23 @@ mod tests {
     }
 
     #[test]
+    fn other_schemes_are_left_to_extension_transports() {
+        let address = parse_listen_address("tls://127.0.0.1:7443").unwrap();
+        assert_eq!(
+            address,
+            ListenAddress::Extension {
+                scheme: "tls".into(),
+                host: "127.0.0.1".into(),
+                port: 7443
+            }
+        );
+        assert_eq!(address.scheme(), "tls");
+        assert_eq!(address.to_string(), "tls://127.0.0.1:7443");
+        let v6 = parse_listen_address("quic+x://[::1]:0").unwrap();
+        assert_eq!(v6.to_string(), "quic+x://[::1]:0");
+    }
+
+    #[test]
     fn errors_name_the_problem_and_the_accepted_forms() {
         let cases = [
             ("tcp://localhost", "the port is missing"),
@@ -171,7 +246,11 @@ mod tests {
             ("ws://:1/netron", "the host is missing"),
             ("ws://h:1/netron?token=t", "cannot hold a query"),
             ("wss://h:1", "behind a TLS-terminating proxy"),
-            ("http://h:1", "unknown scheme"),
+            ("http://h:1", "POST /netron/invoke"),
+            ("tcp//h:1", "SCHEME://HOST:PORT for a transport an extension provides"),
+            ("TLS://h:1", "SCHEME://HOST:PORT for a transport an extension provides"),
+            ("tls://h:1/x", "no path"),
+            ("tls://h", "the port is missing"),
         ];
         for (input, reason) in cases {
             let message = parse_listen_address(input).unwrap_err().to_string();

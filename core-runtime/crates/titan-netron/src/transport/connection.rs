@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::error::TransportError;
@@ -95,6 +96,15 @@ impl FramedConnection {
         self.send_raw(&out).await
     }
 
+    /// Sends one frame per body in one write.
+    pub async fn send_frames(&mut self, bodies: &[Bytes]) -> Result<(), TransportError> {
+        let mut out = Vec::with_capacity(bodies.iter().map(|b| b.len() + 4).sum());
+        for body in bodies {
+            write_frame(&mut out, body)?;
+        }
+        self.send_raw(&out).await
+    }
+
     async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
         self.io.write_all(bytes).await?;
         self.io.flush().await?;
@@ -148,6 +158,14 @@ impl Connection {
         match self {
             Self::Framed(connection) => connection.send_frame(body).await,
             Self::Ws(connection) => connection.send_frame(body).await,
+        }
+    }
+
+    /// Sends one frame per body, flushed together.
+    pub async fn send_frames(&mut self, bodies: &[Bytes]) -> Result<(), TransportError> {
+        match self {
+            Self::Framed(connection) => connection.send_frames(bodies).await,
+            Self::Ws(connection) => connection.send_frames(bodies).await,
         }
     }
 
@@ -218,6 +236,20 @@ impl ServerSession {
     /// The next packet, or `None` when the client closed the connection.
     pub async fn next_packet(&mut self) -> Result<Option<Packet>, TransportError> {
         loop {
+            match self.next_event().await? {
+                None => return Ok(None),
+                Some(SessionEvent::Packet { packet, .. }) => return Ok(Some(packet)),
+                Some(SessionEvent::UnknownType { .. }) => self.dropped_frames += 1,
+            }
+        }
+    }
+
+    /// The next packet with its encoded body (to hand on without encoding it again), or a packet
+    /// of a type Netron does not define, whose id and flags are trustworthy enough to answer;
+    /// `None` when the client closed the connection. Other undecodable frames are dropped and
+    /// counted, as Netron drops them.
+    pub async fn next_event(&mut self) -> Result<Option<SessionEvent>, TransportError> {
+        loop {
             let Some(frame) = self.connection.recv_frame().await? else {
                 return Ok(None);
             };
@@ -237,7 +269,19 @@ impl ServerSession {
             match frame.packet(&self.limits) {
                 Ok(packet) => {
                     self.binary_mode = true;
-                    return Ok(Some(packet));
+                    return Ok(Some(SessionEvent::Packet {
+                        packet,
+                        body: frame.into_body(),
+                    }));
+                }
+                Err(crate::error::DecodeError::UnknownPacketType { type_bits, .. }) => {
+                    let body = frame.body();
+                    let id = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+                    return Ok(Some(SessionEvent::UnknownType {
+                        id,
+                        flags: body[4],
+                        type_bits,
+                    }));
                 }
                 Err(_) => self.dropped_frames += 1,
             }
@@ -248,4 +292,35 @@ impl ServerSession {
     pub async fn send_packet(&mut self, packet: &Packet) -> Result<(), TransportError> {
         self.connection.send_packet(packet).await
     }
+
+    /// Sends already-encoded packets, one frame each, flushed together.
+    pub async fn send_frames(&mut self, bodies: &[Bytes]) -> Result<(), TransportError> {
+        self.connection.send_frames(bodies).await
+    }
+
+    /// Closes the connection from our side.
+    pub async fn shutdown(&mut self) -> Result<(), TransportError> {
+        self.connection.shutdown().await
+    }
+}
+
+/// What [`ServerSession::next_event`] read.
+#[derive(Debug)]
+pub enum SessionEvent {
+    /// A packet, and the frame body it was decoded from.
+    Packet {
+        /// The decoded packet.
+        packet: Packet,
+        /// Its encoding, as received.
+        body: Bytes,
+    },
+    /// A frame with a packet header whose type bits name no Netron packet type.
+    UnknownType {
+        /// The packet id.
+        id: u32,
+        /// The flags byte as received.
+        flags: u8,
+        /// The type bits (8 to 15).
+        type_bits: u8,
+    },
 }

@@ -2,16 +2,17 @@
 //! (the WebSocket upgrade for ws, nothing for tcp and unix) yields a [`Connection`].
 
 use std::io;
+use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 use super::address::ListenAddress;
 use super::connection::{Connection, FramedConnection};
 use super::error::TransportError;
+use super::extension::{StreamTransport, TransportRegistry};
 use super::ws::WsConnection;
 
-/// A listening socket of one of the built-in transports.
-#[derive(Debug)]
+/// A listening socket of one of the built-in transports, or of an extension's.
 pub enum Listener {
     /// `tcp://`
     Tcp(TcpListener),
@@ -24,12 +25,27 @@ pub enum Listener {
         /// The mount path, `""` for every path.
         path: String,
     },
+    /// A tcp socket whose connections an extension's transport transforms.
+    Extension {
+        /// The tcp socket.
+        listener: TcpListener,
+        /// The transport for the address's scheme.
+        transport: Arc<dyn StreamTransport>,
+    },
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.local_address() {
+            Ok(address) => write!(f, "Listener({address})"),
+            Err(_) => f.write_str("Listener(?)"),
+        }
+    }
 }
 
 /// A peer just accepted, not yet speaking Netron. Split from [`Listener::accept`] so the ws
 /// upgrade (an HTTP round trip a slow peer can drag out) runs on the connection's own task
 /// instead of stalling the accept loop.
-#[derive(Debug)]
 pub enum Incoming {
     /// A tcp socket, framed by length prefix.
     Tcp(TcpStream),
@@ -42,6 +58,25 @@ pub enum Incoming {
         /// The listener's mount path.
         path: String,
     },
+    /// A tcp socket for an extension's transport to transform first.
+    Extension {
+        /// The socket.
+        socket: TcpStream,
+        /// The transport.
+        transport: Arc<dyn StreamTransport>,
+    },
+}
+
+impl std::fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Self::Tcp(_) => "tcp",
+            Self::Unix(_) => "unix",
+            Self::Ws { .. } => "ws",
+            Self::Extension { transport, .. } => transport.scheme(),
+        };
+        write!(f, "Incoming({kind})")
+    }
 }
 
 impl Incoming {
@@ -52,14 +87,24 @@ impl Incoming {
             Self::Tcp(stream) => Ok(FramedConnection::new(Box::new(stream)).into()),
             Self::Unix(stream) => Ok(FramedConnection::new(Box::new(stream)).into()),
             Self::Ws { socket, path } => Ok(WsConnection::upgrade(socket, &path).await?.into()),
+            Self::Extension { socket, transport } => {
+                let stream = transport.accept(socket).await.map_err(TransportError::Io)?;
+                Ok(FramedConnection::new(stream).into())
+            }
         }
     }
 }
 
 impl Listener {
-    /// Binds `address`. A unix socket path that already exists is refused by the OS
-    /// (`AddrInUse`): remove a stale socket file before binding again.
+    /// Binds `address` (built-in transports only; see [`Listener::bind_with`]).
     pub async fn bind(address: &ListenAddress) -> io::Result<Self> {
+        Self::bind_with(address, &TransportRegistry::default()).await
+    }
+
+    /// Binds `address`, finding an extension's transport in `registry`. A unix socket path that
+    /// already exists is refused by the OS (`AddrInUse`): remove a stale socket file before
+    /// binding again.
+    pub async fn bind_with(address: &ListenAddress, registry: &TransportRegistry) -> io::Result<Self> {
         let with_address = |err: io::Error| {
             io::Error::new(err.kind(), format!("cannot listen on {address}: {err}"))
         };
@@ -78,6 +123,13 @@ impl Listener {
                     path: path.clone(),
                 })
                 .map_err(with_address),
+            ListenAddress::Extension { scheme, host, port } => {
+                let transport = registry.get(scheme).ok_or_else(|| no_transport(scheme, registry))?;
+                TcpListener::bind((host.as_str(), *port))
+                    .await
+                    .map(|listener| Self::Extension { listener, transport })
+                    .map_err(with_address)
+            }
         }
     }
 
@@ -106,6 +158,14 @@ impl Listener {
                     path: path.clone(),
                 })
             }
+            Self::Extension { listener, transport } => {
+                let addr = listener.local_addr()?;
+                Ok(ListenAddress::Extension {
+                    scheme: transport.scheme().to_owned(),
+                    host: addr.ip().to_string(),
+                    port: addr.port(),
+                })
+            }
         }
     }
 
@@ -121,8 +181,28 @@ impl Listener {
                 socket: accept_tcp(listener).await?,
                 path: path.clone(),
             }),
+            Self::Extension { listener, transport } => Ok(Incoming::Extension {
+                socket: accept_tcp(listener).await?,
+                transport: transport.clone(),
+            }),
         }
     }
+}
+
+/// The error for a scheme no extension registered, saying what to do.
+pub(crate) fn no_transport(scheme: &str, registry: &TransportRegistry) -> io::Error {
+    let registered = registry.schemes();
+    let known = if registered.is_empty() {
+        "no extension registered a transport".to_owned()
+    } else {
+        format!("extensions registered: {}", registered.join(", "))
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "no transport serves {scheme}:// ({known}); add the extension that provides it to `extensions` in titan.config.json, or use tcp://, unix:// or ws://"
+        ),
+    )
 }
 
 async fn accept_tcp(listener: &TcpListener) -> io::Result<TcpStream> {

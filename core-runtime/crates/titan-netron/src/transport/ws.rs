@@ -143,6 +143,17 @@ impl WsConnection {
         self.send_message(body.to_vec()).await
     }
 
+    /// Sends each body as one binary message, flushing once at the end.
+    pub async fn send_frames(&mut self, bodies: &[bytes::Bytes]) -> Result<(), TransportError> {
+        for body in bodies {
+            self.stream
+                .feed(Message::Binary(body.clone()))
+                .await
+                .map_err(ws_error)?;
+        }
+        self.stream.flush().await.map_err(ws_error)
+    }
+
     /// Sends one packet as one binary message.
     pub async fn send_packet(&mut self, packet: &Packet) -> Result<(), TransportError> {
         self.send_message(packet.encode()?).await
@@ -178,4 +189,8 @@ mod tests {
         assert!(!path_matches("/netron", "/netronx"));
         assert!(!path_matches("/netron", "/"));
     }
+}
+
+fn ws_error(err: tokio_tungstenite::tungstenite::Error) -> TransportError {
+    TransportError::WebSocket(Box::new(err))
 }

@@ -2,13 +2,14 @@
 //! `dlopen`, the versioned handshake, calls through function pointers, and giving results back
 //! to the extension that allocated them. It knows one build of an extension at a time
 //! (`ExtensionBuild`, a worker's `WorkerSession` on it); swapping builds under running workers
-//! is `ext::reload`'s job, in safe Rust over these types.
+//! is `ext::reload`'s job, in safe Rust over these types. The transports an extension registers
+//! from `init` are read here (`transport`) and served by `ext::transport`.
 //! The rules it enforces are written down in `core-runtime/docs/abi.md`.
 
 use std::ffi::{CStr, c_char, c_void};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use libloading::Library;
 use smallvec::SmallVec;
@@ -16,9 +17,11 @@ use titan_ext_sys::*;
 
 use crate::ext::error::{CallError, ExtensionError};
 use crate::ext::private_copy::PrivateCopy;
+use crate::ext::transport::ExtensionTransport;
 use crate::ext::version::check_sdk_version;
 
 pub mod classic;
+pub(crate) mod transport;
 
 /// How the host refers to an extension's function.
 #[derive(Debug, Clone)]
@@ -66,11 +69,42 @@ pub struct InitOptions {
     pub data_dir: Option<String>,
 }
 
-/// Host-side data behind `titan_host.host_data`: which extension a log line comes from, and the
-/// bytes `titan_host.data_dir` points at.
+/// Host-side data behind `titan_host.host_data`: which extension a log line comes from, the
+/// bytes `titan_host.data_dir` points at, and the transports `init` registers.
 struct HostContext {
     extension: String,
     data_dir: String,
+    transports: Mutex<Registrations>,
+}
+
+/// When `register_transport` is honoured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RegistrationWindow {
+    /// The `init` of an extension's first build is running.
+    Open,
+    /// The `init` of a reloaded build is running: listeners hold the previous build's
+    /// transport, so a new one cannot take its place.
+    Reload,
+    /// `init` is over.
+    Closed,
+}
+
+/// What `register_transport` collected during one `init`.
+struct Registrations {
+    window: RegistrationWindow,
+    /// The library the transports' functions live in, kept mapped by each transport.
+    image: Option<Arc<LibraryImage>>,
+    registered: Vec<Arc<ExtensionTransport>>,
+    /// The first refusal: it fails the load whatever `init` returns.
+    refused: Option<String>,
+}
+
+/// An open library, and the private copy it was opened from (deleted after it closes). Shared
+/// by the build and by the transports it registered, which may outlive the build.
+pub(crate) struct LibraryImage {
+    // Declared first: closed before the copy is deleted.
+    _library: Library,
+    _copy: Option<PrivateCopy>,
 }
 
 /// One build of an extension, opened and initialized: the library (or a descriptor linked into
@@ -83,14 +117,14 @@ pub(crate) struct ExtensionBuild {
     name: String,
     version: String,
     sdk_version: String,
+    /// The transports its `init` registered, unregistered before `unload`.
+    transports: Vec<Arc<ExtensionTransport>>,
     // Kept alive for the extension until unload; boxed so their addresses never move.
     _host: Box<titan_host>,
     _host_context: Box<HostContext>,
-    library: Option<Library>,
+    image: Option<Arc<LibraryImage>>,
     /// The file the library was opened from (its private copy for a reload).
     path: Option<PathBuf>,
-    // Declared last: removed after the library is closed.
-    _copy: Option<PrivateCopy>,
 }
 
 // SAFETY: the ABI requires extension functions, `worker_init` and `free_value` to be callable
@@ -143,16 +177,17 @@ struct Handshake {
 impl ExtensionBuild {
     /// `dlopen`s a native extension, checks its ABI and SDK versions and, when `expected_name`
     /// is given (a reload), its name, then initializes it. `copy` is the private copy `path`
-    /// is, deleted once the library is closed.
+    /// is, deleted once the library is closed. A reload's `init` may not register transports.
     pub(crate) fn open(path: &Path, copy: Option<PrivateCopy>, options: &InitOptions, expected_name: Option<&str>) -> Result<Self, ExtensionError> {
         let (library, descriptor) = open_library(path)?;
         let handshake = read_descriptor(descriptor, path)?;
         if let Some(expected) = expected_name.filter(|expected| *expected != handshake.name) {
             return Err(ExtensionError::NameChanged { path: path.to_owned(), expected: expected.to_owned(), found: handshake.name });
         }
-        let mut build = Self::initialize(handshake, Some(library), options)?;
+        let image = Arc::new(LibraryImage { _library: library, _copy: copy });
+        let window = if expected_name.is_some() { RegistrationWindow::Reload } else { RegistrationWindow::Open };
+        let mut build = Self::initialize(handshake, Some(image), options, window)?;
         build.path = Some(path.to_owned());
-        build._copy = copy;
         Ok(build)
     }
 
@@ -176,12 +211,16 @@ impl ExtensionBuild {
     /// `static_entry`): the same descriptor and checks, without a library to open.
     pub(crate) fn from_static(descriptor: fn() -> *const titan_extension, label: &str, options: &InitOptions) -> Result<Self, ExtensionError> {
         let handshake = read_descriptor(descriptor(), Path::new(label))?;
-        Self::initialize(handshake, None, options)
+        Self::initialize(handshake, None, options, RegistrationWindow::Open)
     }
 
-    fn initialize(handshake: Handshake, library: Option<Library>, options: &InitOptions) -> Result<Self, ExtensionError> {
+    fn initialize(handshake: Handshake, image: Option<Arc<LibraryImage>>, options: &InitOptions, window: RegistrationWindow) -> Result<Self, ExtensionError> {
         let Handshake { descriptor: d, name, version, sdk_version, functions } = handshake;
-        let host_context = Box::new(HostContext { extension: name.clone(), data_dir: options.data_dir.clone().unwrap_or_default() });
+        let host_context = Box::new(HostContext {
+            extension: name.clone(),
+            data_dir: options.data_dir.clone().unwrap_or_default(),
+            transports: Mutex::new(Registrations { window, image: image.clone(), registered: Vec::new(), refused: None }),
+        });
         let host = Box::new(titan_host {
             abi_version: TITAN_ABI_VERSION,
             struct_size: std::mem::size_of::<titan_host>() as u32,
@@ -191,6 +230,7 @@ impl ExtensionBuild {
             data_dir: titan_buffer { ptr: host_context.data_dir.as_ptr(), len: host_context.data_dir.len() },
         });
         let mut state: *mut c_void = std::ptr::null_mut();
+        let mut init_error = None;
         if let Some(init) = d.init {
             let mut error = titan_value::NULL;
             let config = &options.config_json;
@@ -198,9 +238,28 @@ impl ExtensionBuild {
             let status = unsafe { init(&*host, config.as_ptr(), config.len(), &mut state, &mut error) };
             if status != TITAN_OK {
                 // SAFETY: on failure `error` is a string value the extension owns.
-                let message = unsafe { take_message(&mut error, d.free_value) };
-                return Err(ExtensionError::Init { name, message });
+                init_error = Some(unsafe { take_message(&mut error, d.free_value) });
             }
+        }
+        let (transports, refused) = {
+            let mut registrations = lock(&host_context.transports);
+            registrations.window = RegistrationWindow::Closed;
+            registrations.image = None;
+            (std::mem::take(&mut registrations.registered), registrations.refused.take())
+        };
+        if init_error.is_some() || refused.is_some() {
+            // Nothing may keep serving a transport of an extension that did not load.
+            transports.iter().for_each(crate::ext::transport::unregister);
+            if init_error.is_none()
+                && let Some(unload) = d.unload
+            {
+                // SAFETY: init succeeded and nothing else ran: its state is given back once.
+                unsafe { unload(state) };
+            }
+            return Err(match (refused, init_error) {
+                (Some(reason), _) => ExtensionError::TransportRefused { name, reason },
+                (None, message) => ExtensionError::Init { name, message: message.unwrap_or_default() },
+            });
         }
         Ok(Self {
             descriptor: d,
@@ -209,12 +268,17 @@ impl ExtensionBuild {
             name,
             version: version.unwrap_or_default(),
             sdk_version,
+            transports,
             _host: host,
             _host_context: host_context,
-            library,
+            image,
             path: None,
-            _copy: None,
         })
+    }
+
+    /// The URL schemes of the transports its `init` registered.
+    pub(crate) fn transport_schemes(&self) -> Vec<String> {
+        self.transports.iter().map(|t| t.table().scheme().to_owned()).collect()
     }
 
     /// The extension's name (its crate name, or the `name` its `extension!` declares).
@@ -267,13 +331,15 @@ impl ExtensionBuild {
 
 impl Drop for ExtensionBuild {
     fn drop(&mut self) {
+        // No new listener binds its transports; bound ones keep theirs (and the library).
+        self.transports.iter().for_each(crate::ext::transport::unregister);
         if let Some(unload) = self.descriptor().unload {
             // SAFETY: the last reference is gone: no call is running and none will start, and
             // every worker session (which holds a reference) has run its worker_drop.
             unsafe { unload(self.state) };
         }
-        // Close the library before the private copy (a field declared after it) is deleted.
-        drop(self.library.take());
+        // Closes the library (and deletes its private copy) unless a transport still uses it.
+        drop(self.image.take());
     }
 }
 
@@ -559,7 +625,38 @@ unsafe extern "C" fn host_log(host_data: *mut c_void, level: u32, msg: *const u8
     crate::ext::log::write_line(level, &context.extension, &text);
 }
 
-unsafe extern "C" fn host_register_transport(_host_data: *mut c_void, _transport: *const c_void) -> titan_status {
-    // Reserved in ABI 1 for the Netron transports.
-    TITAN_ERR
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned lock only means another thread panicked while holding plain data; keep going.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+unsafe extern "C" fn host_register_transport(host_data: *mut c_void, transport: *const c_void) -> titan_status {
+    // SAFETY: `host_data` is the HostContext this host created, alive until unload.
+    let context = unsafe { &*(host_data as *const HostContext) };
+    let mut registrations = lock(&context.transports);
+    let outcome = match registrations.window {
+        RegistrationWindow::Open => {
+            // SAFETY: the extension passes its table, valid for this call (the ABI's rule).
+            match unsafe { transport::TransportTable::read(transport, &context.extension, registrations.image.clone()) } {
+                Ok(table) => crate::ext::transport::register(table),
+                Err(reason) => Err(reason),
+            }
+        }
+        RegistrationWindow::Reload => Err("a reloaded build cannot register a transport: restart the server to load a new build of a transport extension".into()),
+        RegistrationWindow::Closed => Err("register_transport is only honoured during init".into()),
+    };
+    match outcome {
+        Ok(registered) => {
+            registrations.registered.push(registered);
+            TITAN_OK
+        }
+        Err(reason) => {
+            if registrations.window == RegistrationWindow::Closed {
+                crate::ext::log::write_line(TITAN_LOG_ERROR, &context.extension, &reason);
+            } else if registrations.refused.is_none() {
+                registrations.refused = Some(reason);
+            }
+            TITAN_ERR
+        }
+    }
 }

@@ -31,7 +31,7 @@ import {
 } from "./codec.js";
 
 // The same file the Rust crate tests against (a copy of shared/netron/wire-vectors.json).
-const vectorsPath = new URL("../../../core-runtime/crates/titan-netron/tests/wire-vectors.json", import.meta.url);
+const vectorsPath = new URL("../../crates/titan-netron/tests/wire-vectors.json", import.meta.url);
 interface Vector {
   name: string;
   kind: "value" | "packet";

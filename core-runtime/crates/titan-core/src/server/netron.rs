@@ -1,0 +1,408 @@
+//! Netron served like HTTP: the listening sockets are bound once by the main thread and every
+//! worker accepts from them on its own I/O loop. A connection lives on the worker that accepted
+//! it: its packets become jobs in that worker's queue, next to HTTP requests, and the JS
+//! services' answers are written from the same thread. No packet crosses a thread; only events
+//! (`emit`) do, because a subscriber may sit on any worker.
+//!
+//! The core answers what needs no JS: the handshake, PING, `subscribe`/`unsubscribe` (the
+//! subscription table lives here, where events are fanned out), packet types Netron does not
+//! define, and errors while the app is unavailable. CALL/GET/SET, the other tasks and stream
+//! control go to the worker's JS as the frame body, decoded there by the same codec the client
+//! uses.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::ToSocketAddrs;
+use std::os::unix::net::UnixListener as StdUnixListener;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use socket2::{Domain, Protocol, Socket, Type};
+use titan_netron::transport::{
+    Listener, ListenAddress, ServerSession, SessionEvent, StreamTransport, TransportRegistry,
+    parse_listen_address,
+};
+use titan_netron::{Impulse, Packet, PacketType, TitanError, Value};
+use tokio::sync::mpsc;
+
+/// A shared listening socket, in its std form so each worker can clone it into its own runtime.
+enum SharedSocket {
+    Tcp { listener: std::net::TcpListener, kind: TcpKind },
+    Unix { listener: StdUnixListener, path: PathBuf },
+}
+
+enum TcpKind {
+    Plain,
+    Ws { path: String },
+    Extension(Arc<dyn StreamTransport>),
+}
+
+/// The Netron listening sockets of one server, bound by the main thread.
+pub struct NetronSockets {
+    sockets: Vec<SharedSocket>,
+    bound: Vec<String>,
+    server_id: String,
+}
+
+impl std::fmt::Debug for NetronSockets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetronSockets").field("bound", &self.bound).field("server_id", &self.server_id).finish()
+    }
+}
+
+impl NetronSockets {
+    /// Binds every address (`tcp://`, `unix://`, `ws://`, or a scheme an extension registered in
+    /// `registry`). The error names the address and what to do; nothing stays bound on error.
+    pub fn bind(addresses: &[String], registry: &TransportRegistry, server_id: String) -> Result<Self, String> {
+        let mut sockets = Vec::with_capacity(addresses.len());
+        let mut bound = Vec::with_capacity(addresses.len());
+        for input in addresses {
+            let address = parse_listen_address(input).map_err(|err| format!("netron.listen: {err}"))?;
+            let (socket, actual) = bind_one(&address, registry).map_err(|err| format!("netron.listen: {err}"))?;
+            sockets.push(socket);
+            bound.push(actual.to_string());
+        }
+        Ok(Self { sockets, bound, server_id })
+    }
+
+    /// The bound addresses, with real ports where 0 was asked for.
+    pub fn bound_addresses(&self) -> &[String] {
+        &self.bound
+    }
+
+    /// The peer id this server sends in the handshake.
+    pub fn server_id(&self) -> &str {
+        &self.server_id
+    }
+
+    /// Listeners for one worker's runtime (call inside it): clones of the shared sockets.
+    pub(crate) fn listeners(&self) -> io::Result<Vec<Listener>> {
+        self.sockets
+            .iter()
+            .map(|socket| match socket {
+                SharedSocket::Tcp { listener, kind } => {
+                    let listener = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
+                    Ok(match kind {
+                        TcpKind::Plain => Listener::Tcp(listener),
+                        TcpKind::Ws { path } => Listener::Ws { listener, path: path.clone() },
+                        TcpKind::Extension(transport) => Listener::Extension { listener, transport: transport.clone() },
+                    })
+                }
+                SharedSocket::Unix { listener, .. } => Ok(Listener::Unix(tokio::net::UnixListener::from_std(listener.try_clone()?)?)),
+            })
+            .collect()
+    }
+}
+
+impl Drop for NetronSockets {
+    fn drop(&mut self) {
+        // The socket file outlives the socket: remove it so the next start can bind the path.
+        for socket in &self.sockets {
+            if let SharedSocket::Unix { path, .. } = socket {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+}
+
+fn bind_one(address: &ListenAddress, registry: &TransportRegistry) -> io::Result<(SharedSocket, ListenAddress)> {
+    let in_context = |err: io::Error| io::Error::new(err.kind(), format!("cannot listen on {address}: {err}"));
+    match address {
+        ListenAddress::Unix(path) => {
+            remove_stale_socket(path).map_err(in_context)?;
+            let listener = StdUnixListener::bind(path).map_err(in_context)?;
+            listener.set_nonblocking(true)?;
+            Ok((SharedSocket::Unix { listener, path: path.clone() }, address.clone()))
+        }
+        ListenAddress::Tcp { host, port } => {
+            let listener = bind_tcp(host, *port).map_err(in_context)?;
+            let port = listener.local_addr()?.port();
+            Ok((SharedSocket::Tcp { listener, kind: TcpKind::Plain }, ListenAddress::Tcp { host: host.clone(), port }))
+        }
+        ListenAddress::Ws { host, port, path } => {
+            let listener = bind_tcp(host, *port).map_err(in_context)?;
+            let port = listener.local_addr()?.port();
+            let actual = ListenAddress::Ws { host: host.clone(), port, path: path.clone() };
+            Ok((SharedSocket::Tcp { listener, kind: TcpKind::Ws { path: path.clone() } }, actual))
+        }
+        ListenAddress::Extension { scheme, host, port } => {
+            let transport = registry.get(scheme).ok_or_else(|| {
+                let registered = registry.schemes();
+                let known = if registered.is_empty() { "no extension registered a transport".to_owned() } else { format!("registered: {}", registered.join(", ")) };
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("no transport serves {scheme}:// ({known}); add the extension that provides it to `extensions` in titan.config.json, or use tcp://, unix:// or ws://"),
+                )
+            })?;
+            let listener = bind_tcp(host, *port).map_err(in_context)?;
+            let port = listener.local_addr()?.port();
+            let actual = ListenAddress::Extension { scheme: scheme.clone(), host: host.clone(), port };
+            Ok((SharedSocket::Tcp { listener, kind: TcpKind::Extension(transport) }, actual))
+        }
+    }
+}
+
+fn bind_tcp(host: &str, port: u16) -> io::Result<std::net::TcpListener> {
+    let addr = (host, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, format!("host `{host}` resolves to no address")))?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// A socket file left by a process that died is removed; one a live server listens on is not.
+fn remove_stale_socket(path: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => Err(io::Error::new(io::ErrorKind::AddrInUse, "another process is listening on this socket")),
+            Err(_) => std::fs::remove_file(path),
+        },
+        Ok(_) => Err(io::Error::new(io::ErrorKind::AlreadyExists, "the path exists and is not a socket; pick another path")),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// A Netron job for the worker's JS.
+#[derive(Debug)]
+pub struct NetronJob {
+    /// The connection (unique within this worker).
+    pub connection: u32,
+    /// What happened.
+    pub kind: NetronJobKind,
+}
+
+/// What a [`NetronJob`] carries.
+#[derive(Debug)]
+pub enum NetronJobKind {
+    /// A request packet, as received (CALL, GET, SET, TASK, STREAM_CLOSE, ...).
+    Packet(Bytes),
+    /// The frames of these streams were written: produce their next chunks.
+    Continue(Vec<u32>),
+    /// The connection closed: drop its state (stop its generators).
+    Closed,
+}
+
+/// What the JS hands back for one connection: frames to write, then streams to continue once
+/// they are written (so a stream produces only as fast as the peer reads).
+#[derive(Debug, Default)]
+pub struct Outbound {
+    /// Encoded packets, one frame each.
+    pub frames: Vec<Bytes>,
+    /// Streams whose next chunks to ask for after the frames are written.
+    pub continue_streams: Vec<u32>,
+}
+
+/// An event for subscribers on any worker: the encoded `emit` TASK packet, shared by all.
+#[derive(Debug, Clone)]
+pub struct Broadcast {
+    /// The event name.
+    pub event: Arc<str>,
+    /// The encoded packet.
+    pub frame: Bytes,
+}
+
+/// A live connection, as this worker's tasks see it.
+pub(crate) struct NetronConnection {
+    outbound: mpsc::UnboundedSender<Outbound>,
+    subscriptions: RefCell<HashSet<Arc<str>>>,
+}
+
+/// The Netron part of a worker loop's state.
+#[derive(Default)]
+pub(crate) struct NetronState {
+    pub(crate) connections: RefCell<HashMap<u32, Rc<NetronConnection>>>,
+    next_connection: Cell<u32>,
+}
+
+impl NetronState {
+    fn add(&self, connection: Rc<NetronConnection>) -> u32 {
+        let id = self.next_connection.get().wrapping_add(1).max(1);
+        self.next_connection.set(id);
+        self.connections.borrow_mut().insert(id, connection);
+        id
+    }
+
+    /// Hands JS's answer to its connection (must run inside the worker's runtime so the wake-up
+    /// is a local queue push). A connection that closed meanwhile drops it.
+    pub(crate) fn deliver(&self, connection: u32, outbound: Outbound) {
+        if let Some(live) = self.connections.borrow().get(&connection) {
+            let _ = live.outbound.send(outbound);
+        }
+    }
+
+    /// Fans an event out to this worker's subscribed connections.
+    pub(crate) fn broadcast(&self, broadcast: &Broadcast) {
+        for connection in self.connections.borrow().values() {
+            if connection.subscriptions.borrow().contains(&broadcast.event) {
+                let _ = connection.outbound.send(Outbound { frames: vec![broadcast.frame.clone()], continue_streams: Vec::new() });
+            }
+        }
+    }
+}
+
+/// What the connection task needs from its worker loop.
+pub(crate) trait NetronHost {
+    /// Queues a job for JS and wakes `next_job`.
+    fn queue(&self, job: NetronJob);
+    /// The app's error while it is unavailable (dev mode with a broken build).
+    fn unavailable(&self) -> bool;
+    /// The worker is draining or stopping.
+    fn draining(&self) -> impl std::future::Future<Output = ()>;
+    /// The Netron state.
+    fn netron(&self) -> &NetronState;
+    /// The handshake id.
+    fn server_id(&self) -> &str;
+    /// A connection opened or closed (keeps the loop alive while connections are open).
+    fn connection_count_changed(&self, delta: isize);
+}
+
+/// Serves one accepted peer until it closes, the worker drains, or a framing error ends it.
+pub(crate) async fn serve_connection<H: NetronHost>(incoming: titan_netron::transport::Incoming, host: Rc<H>) {
+    host.connection_count_changed(1);
+    let (outbound_tx, mut outbound_rx) = mpsc::unbounded_channel();
+    let connection = Rc::new(NetronConnection { outbound: outbound_tx, subscriptions: RefCell::new(HashSet::new()) });
+    let id = host.netron().add(connection.clone());
+    let ended = run_connection(incoming, &*host, id, &connection, &mut outbound_rx).await;
+    if let Err(err) = ended {
+        log_debug("netron connection ended", &err.to_string());
+    }
+    host.netron().connections.borrow_mut().remove(&id);
+    host.queue(NetronJob { connection: id, kind: NetronJobKind::Closed });
+    host.connection_count_changed(-1);
+}
+
+async fn run_connection<H: NetronHost>(
+    incoming: titan_netron::transport::Incoming,
+    host: &H,
+    id: u32,
+    connection: &NetronConnection,
+    outbound_rx: &mut mpsc::UnboundedReceiver<Outbound>,
+) -> Result<(), titan_netron::transport::TransportError> {
+    let opened = tokio::select! {
+        opened = incoming.open() => opened?,
+        _ = host.draining() => return Ok(()),
+    };
+    let mut session = ServerSession::accept(opened, host.server_id()).await?;
+    loop {
+        tokio::select! {
+            biased;
+            out = outbound_rx.recv() => {
+                let Some(out) = out else { return Ok(()) };
+                session.send_frames(&out.frames).await?;
+                if !out.continue_streams.is_empty() {
+                    host.queue(NetronJob { connection: id, kind: NetronJobKind::Continue(out.continue_streams) });
+                }
+            }
+            event = session.next_event() => {
+                let Some(event) = event? else { return Ok(()) };
+                if let Some(answer) = handle_event(event, host, id, connection) {
+                    session.send_frames(&[answer]).await?;
+                }
+            }
+            _ = host.draining() => {
+                // Answers owed for jobs already queued are dropped with the connection; the
+                // client's reconnect retries on a serving worker.
+                let _ = session.shutdown().await;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Answers what the core can answer itself; queues the rest for JS.
+fn handle_event<H: NetronHost>(event: SessionEvent, host: &H, id: u32, connection: &NetronConnection) -> Option<Bytes> {
+    let (packet, body) = match event {
+        SessionEvent::UnknownType { id: packet_id, flags, type_bits } => {
+            let error = TitanError::new(400, format!("unknown packet type {type_bits}: Netron defines types 0 to 7"));
+            return Some(error_frame(packet_id, (flags & !0x40) | 0x80, error));
+        }
+        SessionEvent::Packet { packet, body } => (packet, body),
+    };
+    if packet.impulse == Impulse::Response {
+        // Answers to the `emit` tasks this server sends: nothing waits for them.
+        return None;
+    }
+    match packet.packet_type {
+        PacketType::Ping => return encode(&packet.response(packet.data.clone())),
+        PacketType::Task => {
+            if let Some((task, event)) = subscription_task(&packet.data) {
+                let mut subscriptions = connection.subscriptions.borrow_mut();
+                match task {
+                    "subscribe" => {
+                        if subscriptions.len() >= MAX_SUBSCRIPTIONS && !subscriptions.contains(event) {
+                            let error = TitanError::new(429, format!("this connection already has {MAX_SUBSCRIPTIONS} subscriptions"));
+                            return encode(&packet.error_response(error));
+                        }
+                        subscriptions.insert(Arc::from(event));
+                    }
+                    _ => {
+                        subscriptions.remove(event);
+                    }
+                }
+                return encode(&packet.response(Value::Undefined));
+            }
+        }
+        // Client-to-server streams are not offered: no Titan method takes a stream.
+        PacketType::Stream => return None,
+        _ => {}
+    }
+    if host.unavailable() {
+        let error = TitanError::new(503, "the app is unavailable (it failed to build or load); retry once it is fixed");
+        return encode(&packet.error_response(error));
+    }
+    host.queue(NetronJob { connection: id, kind: NetronJobKind::Packet(body) });
+    None
+}
+
+/// Netron's default cap on subscriptions per peer.
+const MAX_SUBSCRIPTIONS: usize = 1000;
+
+/// `["subscribe" | "unsubscribe", eventName]`.
+fn subscription_task(data: &Value) -> Option<(&str, &str)> {
+    let Value::Array(items) = data else { return None };
+    match items.as_slice() {
+        [Value::String(task), Value::String(event), ..] if task == "subscribe" || task == "unsubscribe" => Some((task, event)),
+        _ => None,
+    }
+}
+
+fn encode(packet: &Packet) -> Option<Bytes> {
+    match packet.encode() {
+        Ok(bytes) => Some(Bytes::from(bytes)),
+        Err(err) => {
+            log_debug("could not encode a netron answer", &err.to_string());
+            None
+        }
+    }
+}
+
+/// An error answer built from a raw id and flags (for packets that did not decode as a type).
+fn error_frame(id: u32, flags: u8, error: TitanError) -> Bytes {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(&id.to_be_bytes());
+    out.push(flags);
+    let _ = Value::from(error).encode_into(&mut out);
+    Bytes::from(out)
+}
+
+/// The error answer for a request packet JS will never see (its worker stopped first).
+pub(crate) fn stranded_answer(body: &[u8], code: i32, message: &str) -> Option<Bytes> {
+    let packet = Packet::decode(body).ok()?;
+    encode(&packet.error_response(TitanError::new(code, message)))
+}
+
+fn log_debug(msg: &str, error: &str) {
+    if std::env::var_os("TITAN_NETRON_DEBUG").is_some() {
+        eprintln!("{}", serde_json::json!({"level":"debug","source":"titan-netron","msg":msg,"error":error}));
+    }
+}

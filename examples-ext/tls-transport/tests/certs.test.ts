@@ -8,7 +8,7 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
-import { generateTlsFiles, type TlsFiles } from "./certs.ts";
+import { generateTlsFiles, type TlsFiles } from "./certs.js";
 
 let files: TlsFiles;
 before(async () => {
@@ -58,8 +58,10 @@ async function handshake(clientCert: string, clientKey: string) {
     const client = tls.connect({ host: "127.0.0.1", port, ca: read(files.ca), cert: read(clientCert), key: read(clientKey) });
     await new Promise<void>((resolve, reject) => client.once("secureConnect", resolve).once("error", reject));
     const clientSide = { authorized: client.authorized, protocol: client.getProtocol() };
+    // In TLS 1.3 the server concludes after the client's last flight: wait for it before closing.
+    const serverConcluded = await serverSide;
     client.destroy();
-    return { client: clientSide, server: await serverSide };
+    return { client: clientSide, server: serverConcluded };
   } finally {
     server.close();
   }
@@ -73,5 +75,5 @@ test("a TLS 1.3 handshake: the client trusts the server, the server trusts only 
   const stranger = await handshake(files.strangerCert, files.strangerKey);
   assert.equal(stranger.client.authorized, true);
   assert.equal(stranger.server.authorized, false);
-  assert.match(stranger.server.error ?? "", /UNABLE_TO_GET_ISSUER_CERT|unable to get local issuer/i);
+  assert.match(stranger.server.error ?? "", /^UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT)/);
 });

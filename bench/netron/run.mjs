@@ -3,6 +3,10 @@
 // the same run, called by the same raw pipelined client. Servers and the client each run in their
 // own process; this one only orchestrates. The ratio between the two, within one run, is the result.
 //
+// Titan runs 1 worker by default: a Netron connection stays on the worker that accepted it, so
+// with one client connection more workers cannot serve it faster, and on a 2-core machine the
+// client needs the other core (`--workers 1,2` measures both: an idle second worker costs nothing).
+//
 //   node bench/netron/run.mjs [--rounds 3] [--duration 5] [--warmup 1] [--inflight 1,16] [--workers 1] [--json]
 
 import { spawn, spawnSync } from "node:child_process";
@@ -202,13 +206,12 @@ function runClient(server, inflight, options, servers) {
       }
     });
     child.on("error", (error) => reject(new BenchError(`cannot start the client: ${error.message}`)));
-    child.on("exit", (code, signal) => {
+    // "close", not "exit": the result line must have been read from its stdout.
+    child.on("close", (code, signal) => {
       children.delete(entry);
       entry.exited = { code, signal };
-      setImmediate(() => {
-        if (code === 0 && result && cpuBefore) resolvePromise({ result, cpuBefore, cpuAfter });
-        else reject(new BenchError(`the client against ${server.label} (in-flight ${inflight}) failed (${signal ?? `code ${code}`}).${tail(entry)}${tail(server)}`));
-      });
+      if (code === 0 && result && cpuBefore) resolvePromise({ result, cpuBefore, cpuAfter });
+      else reject(new BenchError(`the client against ${server.label} (in-flight ${inflight}) failed (${signal ?? `code ${code}`}).${tail(entry)}${tail(server)}`));
     });
   });
 }
@@ -239,7 +242,8 @@ async function measure(options, servers) {
         const { result, cpuBefore, cpuAfter } = await runClient(server, inflight, options, servers);
         assertAlive(server);
         const seconds = (cpuAfter.at - cpuBefore.at) / 1000;
-        const cores = (key) => round2((cpuAfter.ticks[key] - cpuBefore.ticks[key]) / ticksPerSec / seconds);
+        const cpuSeconds = (key) => (cpuAfter.ticks[key] - cpuBefore.ticks[key]) / ticksPerSec;
+        const cores = (key) => round2(cpuSeconds(key) / seconds);
         const run = {
           round: round + 1,
           server: server.key,
@@ -250,6 +254,9 @@ async function measure(options, servers) {
           latencyUs: result.latencyUs,
           errors: result.errors,
           serverCpuCores: cores(server.key),
+          // CPU time per answered call: steadier than calls/s on a shared machine, since a server
+          // that waits on a busy neighbour loses throughput but not CPU per call.
+          serverCpuUsPerCall: result.calls ? round2((cpuSeconds(server.key) * 1e6) / result.calls) : null,
           clientCpuCores: result.clientCpuCores,
           otherServersCpuCores: Object.fromEntries(servers.filter((s) => s !== server).map((s) => [s.key, cores(s.key)])),
         };
@@ -257,7 +264,7 @@ async function measure(options, servers) {
         done++;
         progress(`  [${String(done).padStart(String(total).length)}/${total}] round ${round + 1}  in-flight ${String(inflight).padEnd(4)} ${server.label.padEnd(18)}` +
           `${fmtInt(run.callsPerSec).padStart(9)} calls/s  p50 ${fmtUs(run.latencyUs.p50).padStart(8)}  p99 ${fmtUs(run.latencyUs.p99).padStart(8)}` +
-          `  cpu server ${run.serverCpuCores.toFixed(2)} client ${run.clientCpuCores.toFixed(2)}${run.errors ? `  errors ${run.errors}` : ""}`);
+          `  cpu server ${run.serverCpuCores.toFixed(2)} (${fmtCpuPerCall(run.serverCpuUsPerCall)}/call) client ${run.clientCpuCores.toFixed(2)}${run.errors ? `  errors ${run.errors}` : ""}`);
       }
     }
   }
@@ -284,6 +291,7 @@ function summarize(options, servers, runs) {
         p50Us: median(mine.map((r) => r.latencyUs.p50)),
         p99Us: median(mine.map((r) => r.latencyUs.p99)),
         serverCpuCores: round2(median(mine.map((r) => r.serverCpuCores))),
+        serverCpuUsPerCall: round2(median(mine.map((r) => r.serverCpuUsPerCall ?? 0))),
         clientCpuCores: round2(median(mine.map((r) => r.clientCpuCores))),
         calls: mine.reduce((sum, r) => sum + r.calls, 0),
         errors: mine.reduce((sum, r) => sum + r.errors, 0),
@@ -301,6 +309,7 @@ function summarize(options, servers, runs) {
         callsPerSec: reference.callsPerSec ? round2(titan.callsPerSec / reference.callsPerSec) : null,
         p50: reference.p50Us ? round2(titan.p50Us / reference.p50Us) : null,
         p99: reference.p99Us ? round2(titan.p99Us / reference.p99Us) : null,
+        cpuPerCall: reference.serverCpuUsPerCall ? round2(titan.serverCpuUsPerCall / reference.serverCpuUsPerCall) : null,
       };
     }
   }
@@ -318,7 +327,7 @@ function summarize(options, servers, runs) {
 
 function printReport(options, servers, { summary, ratios, warnings }) {
   const reference = servers.find((s) => s.key === "node-net");
-  const header = ["in-flight", "workers", "titan calls/s", "node-net calls/s", "ratio", "titan p50/p99", "node-net p50/p99", "cpu titan/node-net/client"];
+  const header = ["in-flight", "workers", "titan calls/s", "node-net calls/s", "ratio", "titan p50/p99", "node-net p50/p99", "cpu/call titan/node-net", "cores titan/node-net/client"];
   const rows = [];
   for (const inflight of options.inflight) {
     const n = summary[inflight][reference.key];
@@ -330,6 +339,7 @@ function printReport(options, servers, { summary, ratios, warnings }) {
         `${fmtInt(t.callsPerSec)} ${spread(t)}`, `${fmtInt(n.callsPerSec)} ${spread(n)}`,
         `${ratios[inflight][server.key].callsPerSec?.toFixed(2) ?? "-"}×`,
         `${fmtUs(t.p50Us)} / ${fmtUs(t.p99Us)}`, `${fmtUs(n.p50Us)} / ${fmtUs(n.p99Us)}`,
+        `${fmtCpuPerCall(t.serverCpuUsPerCall)} / ${fmtCpuPerCall(n.serverCpuUsPerCall)}`,
         `${t.serverCpuCores.toFixed(2)} / ${n.serverCpuCores.toFixed(2)} / ${Math.max(t.clientCpuCores, n.clientCpuCores).toFixed(2)}`,
       ]);
     }
@@ -339,7 +349,8 @@ function printReport(options, servers, { summary, ratios, warnings }) {
   const out = (text = "") => process.stdout.write(`${text}\n`);
   out();
   out(`Netron CALL ${"bench@1.0.0"}.noop() → 1 over one tcp connection; medians of ${options.rounds} round(s), ${options.durationSec}s each after ${options.warmupSec}s warm-up; ${CORES} cores.`);
-  out("(ratio: Titan calls/s ÷ node-net calls/s; ±: half the min–max range of calls/s across rounds; cpu: cores used in the measured window, client = the busier of its two runs)");
+  out("(ratio: Titan calls/s ÷ node-net calls/s; ±: half the min–max range of calls/s across rounds; cpu/call: server CPU time per answered call,");
+  out(" the steadier figure on a shared machine; cores: CPU used in the measured window, client = the busier of its two runs)");
   out(line(header));
   out(line(widths.map((w) => "-".repeat(w))));
   for (const row of rows) out(line(row));
@@ -432,6 +443,9 @@ function round2(n) {
 }
 function fmtInt(n) {
   return Math.round(n).toLocaleString("en-US");
+}
+function fmtCpuPerCall(us) {
+  return us === null || us === undefined ? "-" : `${us.toFixed(1)} µs`;
 }
 function fmtUs(us) {
   return us < 1000 ? `${us.toFixed(0)} µs` : `${(us / 1000).toFixed(2)} ms`;

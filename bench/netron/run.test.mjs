@@ -28,6 +28,7 @@ test("runs both servers with the same client and reports calls, latency and the 
       assert.ok(s.calls > 0, `${server} answered no calls at in-flight ${inflight}`);
       assert.equal(s.errors, 0, `${server} answered errors at in-flight ${inflight}`);
       assert.ok(s.callsPerSec > 0 && s.p50Us > 0 && s.p99Us >= s.p50Us, JSON.stringify(s));
+      assert.equal(typeof s.serverCpuUsPerCall, "number");
     }
     assert.ok(result.ratios[inflight]["titan-w1"].callsPerSec > 0);
   }

@@ -114,8 +114,11 @@ describe("config schema", () => {
       additionalProperties: unknown;
     };
     assert.deepEqual(Object.keys(schema.properties).sort(), [
-      "$schema", "actionTimeout", "bodyLimit", "db", "extensions", "host", "port", "shutdownTimeout", "workers",
+      "$schema", "actionTimeout", "bodyLimit", "db", "extensions", "host", "netron", "port", "shutdownTimeout", "workers",
     ]);
+    const netron = schema.properties.netron as { properties?: Record<string, unknown>; additionalProperties?: unknown };
+    assert.deepEqual(Object.keys(netron.properties ?? {}).sort(), ["auth", "discovery", "listen"]);
+    assert.equal(netron.additionalProperties, false);
     assert.equal(schema.properties.port?.default, 3000);
     assert.deepEqual(Object.keys(schema.properties.extensions?.items?.properties ?? {}).sort(), ["config", "path"]);
     assert.deepEqual(schema.properties.extensions?.items?.required, ["path"]);

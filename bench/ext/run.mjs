@@ -8,12 +8,12 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { CASES } from "./cases.mjs";
+import { BenchError, machineInfo, median, round2 } from "../lib/common.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../..");
@@ -38,7 +38,6 @@ const USAGE = `usage: npm run bench:ext -- [options]
 Prints the median ns/call of each side per case, the ratio Titan/napi-rs and whether the goal
 (≤ ${GOAL}× for scalars and strings) is met; writes everything to bench/results/ext-<timestamp>.json.`;
 
-class BenchError extends Error {}
 
 const log = (line = "") => console.log(line);
 
@@ -231,11 +230,6 @@ function measure(options, titanLibrary, napiAddon) {
 // ---------------------------------------------------------------------------------------------
 // Summarizing
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 function spread(values) {
   const m = median(values);
@@ -307,23 +301,10 @@ function printReport(options, summary, warnings) {
 
 // ---------------------------------------------------------------------------------------------
 
-function machineInfo() {
-  const git = spawnSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" });
-  return {
-    cores: os.availableParallelism(),
-    cpuModel: os.cpus()[0]?.model ?? "unknown",
-    memoryMiB: Math.round(os.totalmem() / 2 ** 20),
-    kernel: `${os.type()} ${os.release()}`,
-    loadAverageAtStart: os.loadavg().map(round2),
-    node: process.version,
-    v8: process.versions.v8,
-    gitCommit: git.status === 0 ? git.stdout.trim() : null,
-  };
-}
 
 async function main() {
   const options = parseOptions();
-  const machine = machineInfo();
+  const machine = machineInfo({ v8: process.versions.v8 });
   const core = checkCore();
   const warnings = [...core.warnings];
   for (const w of core.warnings) log(`note: ${w}`);
@@ -383,9 +364,6 @@ async function main() {
 
 function round1(n) {
   return Math.round(n * 10) / 10;
-}
-function round2(n) {
-  return Math.round(n * 100) / 100;
 }
 function fmtNs(ns) {
   return ns >= 10_000 ? `${(ns / 1000).toFixed(1)} µs` : `${ns.toFixed(ns < 100 ? 1 : 0)} ns`;

@@ -15,6 +15,7 @@ import {
   assertAlive, checkHello, cpuTicks, freePort, killAllNow, memory, startServer, stopAll,
 } from "./servers.mjs";
 import { BenchError, ensureWrk, runWrk } from "./wrk.mjs";
+import { clockTicksPerSecond, fmtInt, machineInfo, median, round2, runBench } from "../lib/common.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../..");
@@ -166,10 +167,6 @@ async function startAll(options) {
 
 let currentWrk = null;
 
-function clockTicksPerSecond() {
-  const probe = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" });
-  return Number(probe.stdout) > 0 ? Number(probe.stdout) : 100;
-}
 
 async function measure(options, servers) {
   const ticksPerSec = clockTicksPerSecond();
@@ -225,11 +222,6 @@ async function measure(options, servers) {
 // ---------------------------------------------------------------------------------------------
 // Summarizing
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 function summarize(options, servers, runs) {
   const summary = {};
@@ -342,26 +334,13 @@ function printReport(options, servers, { summary, ratios, memory: mem, warnings 
 
 // ---------------------------------------------------------------------------------------------
 
-function machineInfo(wrkVersion) {
-  const git = spawnSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" });
-  return {
-    cores: CORES,
-    cpuModel: os.cpus()[0]?.model ?? "unknown",
-    memoryMiB: Math.round(os.totalmem() / 2 ** 20),
-    kernel: `${os.type()} ${os.release()}`,
-    loadAverageAtStart: os.loadavg().map(round2),
-    node: process.version,
-    wrk: wrkVersion,
-    gitCommit: git.status === 0 ? git.stdout.trim() : null,
-  };
-}
 
 async function main() {
   const options = parseOptions();
   if (!existsSync("/proc/self/status")) throw new BenchError("this bench reads /proc for CPU and memory: run it on Linux.");
 
   const wrkVersion = ensureWrk(log);
-  const machine = machineInfo(wrkVersion);
+  const machine = machineInfo({ wrk: wrkVersion });
   if (options.servers.includes("titan")) buildTitanApp();
   if (options.servers.includes("hyper") && !options.hyperBin) options.hyperBin = buildHyperBare();
   if (options.hyperBin && !existsSync(options.hyperBin)) throw new BenchError(`--hyper-bin ${options.hyperBin} does not exist: build it with \`cargo build --release -p hyper-bare\`.`);
@@ -406,12 +385,6 @@ async function main() {
 // ---------------------------------------------------------------------------------------------
 // Formatting
 
-function round2(n) {
-  return Math.round(n * 100) / 100;
-}
-function fmtInt(n) {
-  return Math.round(n).toLocaleString("en-US");
-}
 function fmtMs(ms) {
   return ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`;
 }
@@ -422,29 +395,8 @@ function fmtMiB(kib) {
 // ---------------------------------------------------------------------------------------------
 // Never leave a server behind: normal end, error, Ctrl-C, SIGTERM.
 
-let stopping = false;
-function onSignal(signal) {
-  if (stopping) {
-    killAllNow();
-    process.exit(130);
-  }
-  stopping = true;
-  log(`\n${signal}: stopping the servers...`);
-  currentWrk?.kill("SIGTERM");
-  stopAll().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
-}
-process.on("SIGINT", onSignal);
-process.on("SIGTERM", onSignal);
-process.on("SIGHUP", onSignal);
-process.on("exit", killAllNow);
-
-try {
-  await main();
-} catch (error) {
-  if (!stopping) {
-    console.error(`\nbench:http: ${error instanceof BenchError ? error.message : error.stack}`);
-    process.exitCode = 1;
-  }
-} finally {
-  if (!stopping) await stopAll();
-}
+await runBench("bench:http", main, {
+  stopAll,
+  killAllNow,
+  onStopping: () => currentWrk?.kill("SIGTERM"),
+});

@@ -3,8 +3,9 @@
 
 import { spawn, spawnSync } from "node:child_process";
 
-/** Thrown for problems the user fixes; `run.mjs` prints the message without a stack. */
-export class BenchError extends Error {}
+import { BenchError } from "../lib/common.mjs";
+
+export { BenchError };
 
 /** wrk's time units (see its `format_time`), in milliseconds. */
 const TIME_UNITS_MS = { us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };

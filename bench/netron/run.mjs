@@ -16,6 +16,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { cpuTicks, memory } from "../http/servers.mjs";
+import { BenchError, clockTicksPerSecond, fmtInt, machineInfo, median, round2, runBench } from "../lib/common.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../..");
@@ -40,7 +41,6 @@ server answering the same frames, and their ratio; writes everything to
 bench/results/netron-<timestamp>.json.`;
 
 /** A problem the user can fix, reported without a stack. */
-class BenchError extends Error {}
 
 const progress = (line = "") => process.stderr.write(`${line}\n`);
 
@@ -220,10 +220,6 @@ function sampleCpu(servers) {
   return { at: performance.now(), ticks: Object.fromEntries(servers.map((s) => [s.key, cpuTicks(s)])) };
 }
 
-function clockTicksPerSecond() {
-  const probe = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" });
-  return Number(probe.stdout) > 0 ? Number(probe.stdout) : 100;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Measuring and summarizing
@@ -271,11 +267,6 @@ async function measure(options, servers) {
   return runs;
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 function summarize(options, servers, runs) {
   const summary = {};
@@ -363,18 +354,6 @@ function printReport(options, servers, { summary, ratios, warnings }) {
 
 // ---------------------------------------------------------------------------------------------
 
-function machineInfo() {
-  const git = spawnSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" });
-  return {
-    cores: CORES,
-    cpuModel: os.cpus()[0]?.model ?? "unknown",
-    memoryMiB: Math.round(os.totalmem() / 2 ** 20),
-    kernel: `${os.type()} ${os.release()}`,
-    loadAverageAtStart: os.loadavg().map(round2),
-    node: process.version,
-    gitCommit: git.status === 0 ? git.stdout.trim() : null,
-  };
-}
 
 async function main() {
   const options = parseOptions(process.argv.slice(2));
@@ -438,12 +417,6 @@ async function main() {
 // ---------------------------------------------------------------------------------------------
 // Formatting
 
-function round2(n) {
-  return Math.round(n * 100) / 100;
-}
-function fmtInt(n) {
-  return Math.round(n).toLocaleString("en-US");
-}
 function fmtCpuPerCall(us) {
   return us === null || us === undefined ? "-" : `${us.toFixed(1)} µs`;
 }
@@ -454,28 +427,8 @@ function fmtUs(us) {
 // ---------------------------------------------------------------------------------------------
 // Never leave a child behind: normal end, error, Ctrl-C, SIGTERM.
 
-let stopping = false;
-function onSignal(signal) {
-  if (stopping) {
-    killAllNow();
-    process.exit(130);
-  }
-  stopping = true;
-  progress(`\n${signal}: stopping the servers...`);
-  stopAll().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
-}
-process.on("SIGINT", onSignal);
-process.on("SIGTERM", onSignal);
-process.on("SIGHUP", onSignal);
-process.on("exit", killAllNow);
-
-try {
-  await main();
-} catch (error) {
-  if (!stopping) {
-    progress(`\nbench:netron: ${error instanceof BenchError ? error.message : error.stack}`);
-    process.exitCode = 1;
-  }
-} finally {
-  if (!stopping) await stopAll();
-}
+await runBench("bench:netron", main, {
+  stopAll,
+  killAllNow,
+  print: progress,
+});

@@ -479,7 +479,7 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
       }
     }
     const auth = netronAuth(config);
-    const workerNetron = netron ? { serverId: netron.serverId, ...(auth ? { auth } : {}) } : auth ? { serverId: "", auth } : undefined;
+    const workerNetron = netron || auth ? { serverId: netron?.serverId ?? "", ...(auth ? { auth } : {}) } : undefined;
     pool = new WorkerPool(native, bound.id, config, engines, options.dev ?? false, log, workerNetron);
     await pool.startGeneration(generationOf(options.buildDir, manifest, generations, loaded, netron !== null));
     if (netron) log(`netron listening on ${netron.addresses.join(", ")} (${pool.services.map((s) => `${s.name}@${s.version}`).join(", ") || "no services"})`);

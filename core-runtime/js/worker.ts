@@ -87,7 +87,7 @@ function parseBody(raw: RawRequest): { body: unknown } | { error: WireResponse }
 
 function run(actions: Record<string, Action>, raw: RawRequest): WireResponse {
   const name = raw[Slot.Action] as string;
-  const action = name === NETRON_INVOKE_ACTION && netron ? netronInvokeAction : actions[name];
+  const action = actions[name];
   if (!action) {
     return errorWire(500, "unknown_action", `action "${name}" is not in this build`, raw[Slot.Id] as string);
   }
@@ -172,6 +172,8 @@ try {
       verifyToken: tokenVerifier(t),
       onError: (message, error) => log.error(message, { error: error as Error }),
     });
+    // The host routes POST /netron/invoke to this internal action when there are services.
+    actions[NETRON_INVOKE_ACTION] = netronInvokeAction;
   }
   native.workerStart(data.serverId, data.slot, data.routesJson, { bodyLimit: data.bodyLimit });
   port.postMessage({ type: "ready", services: registry.list() } satisfies WorkerMessage);

@@ -5,13 +5,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect as netConnect, type Socket } from "node:net";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { createRequire } from "node:module";
 import { startServer, type TitanServer } from "../../dist/index.js";
-import type { BuildManifest, ResolvedConfig } from "../types.js";
 import {
   Definition,
   FrameDecoder,
@@ -26,33 +23,21 @@ import {
   requestPacket,
   type Packet,
 } from "./codec.js";
+import { CALCULATOR_SERVICE, signTestJwt, writeServiceBuild } from "./testing/app.js";
 
-const zodUrl = pathToFileURL(createRequire(import.meta.url).resolve("zod")).href;
-
-const SERVICES = `
-import { z } from ${JSON.stringify(zodUrl)};
-export const actions = { ping: defineAction(() => ({ pong: true })) };
-export const services = [
-  defineService({
-    name: "calculator", version: "1.0.0",
-    contract: { add: { input: z.tuple([z.number(), z.number()]), output: z.number() } },
-    methods: {
-      add(a, b) { return a + b; },
-      *count(n) { for (let i = 0; i < n; i++) yield i; },
-      *forever() { let i = 0; for (;;) yield i++; },
-      *failing() { yield 1; throw new Error("generator broke"); },
-      fail() { throw new t.netron.TitanError({ code: 409, message: "conflict!", details: { why: "test" } }); },
-      announce(name) { return t.netron.emit("user.created", { name }); },
-      whoami() { return t.netron.caller()?.auth?.userId ?? null; },
-    },
-  }),
-  defineService({ name: "calculator", version: "2.0.0", methods: { add(a, b) { return (a + b) * 10; } } }),
-  defineService({ name: "vault", version: "1.0.0", auth: true, methods: { open() { return "opened"; } } }),
-];
-`;
-
-const CONFIG: ResolvedConfig = { host: "127.0.0.1", port: 0, workers: 2, bodyLimit: 1 << 20, actionTimeout: 5000, shutdownTimeout: 3000 };
 const SECRET = "netron-test-secret";
+
+function writeBuild(): string {
+  return writeServiceBuild({
+    actions: "ping: defineAction(() => ({ pong: true }))",
+    routes: [{ method: "GET", path: "/ping", action: "ping" }],
+    services: [
+      CALCULATOR_SERVICE,
+      `defineService({ name: "calculator", version: "2.0.0", methods: { add(a, b) { return (a + b) * 10; } } })`,
+      `defineService({ name: "vault", version: "1.0.0", auth: true, methods: { open() { return "opened"; } } })`,
+    ],
+  });
+}
 
 /** A raw Netron peer: frames in, packets out, nothing hidden. */
 class RawPeer {
@@ -133,13 +118,6 @@ class RawPeer {
   }
 }
 
-function writeBuild(): string {
-  const dir = mkdtempSync(join(tmpdir(), "titan-netron-"));
-  writeFileSync(join(dir, "actions.mjs"), SERVICES);
-  const manifest: BuildManifest = { format: 1, bundle: "actions.mjs", routes: [{ method: "GET", path: "/ping", action: "ping" }], actions: ["ping"], config: CONFIG, services: [{ name: "calculator", version: "1.0.0" }] };
-  writeFileSync(join(dir, "titan.build.json"), JSON.stringify(manifest));
-  return dir;
-}
 
 describe("netron served by the runtime's workers", () => {
   let server: TitanServer;
@@ -185,7 +163,7 @@ describe("netron served by the runtime's workers", () => {
       const meta = definition.meta as { name: string; version: string; methods: Record<string, { type: string; arguments: unknown[] }> };
       assert.equal(meta.name, "calculator");
       assert.equal(meta.version, "1.0.0");
-      assert.deepEqual(Object.keys(meta.methods).sort(), ["add", "announce", "count", "fail", "failing", "forever", "whoami"]);
+      assert.deepEqual(Object.keys(meta.methods).sort(), ["add", "announce", "count", "fail", "failing", "forever", "instance", "thread", "whoami"]);
       assert.equal(meta.methods.count!.type, "stream");
       assert.equal(meta.methods.add!.arguments.length, 2);
       assert.equal((await peer.call(definition.id, "add", 2, 3)).data, 5);
@@ -296,7 +274,15 @@ describe("netron served by the runtime's workers", () => {
   });
 
   test("events: subscribers on any worker get emit tasks; unsubscribe stops them", async () => {
-    const subscribers = await Promise.all([RawPeer.open(tcp), RawPeer.open(tcp), RawPeer.open({ path: unixPath })]);
+    // Subscribers on both worker threads (the kernel spreads accepts; `thread()` says where each landed).
+    const subscribers = [await RawPeer.open({ path: unixPath })];
+    const threads = new Set([(await subscribers[0]!.call("calculator@1.0.0", "thread")).data]);
+    while (threads.size < 2 && subscribers.length < 32) {
+      const peer = await RawPeer.open(tcp);
+      subscribers.push(peer);
+      threads.add((await peer.call("calculator@1.0.0", "thread")).data);
+    }
+    assert.equal(threads.size, 2, "subscribers on both workers");
     const emitter = await RawPeer.open(tcp);
     try {
       for (const peer of subscribers) assert.equal((await peer.request(PacketType.TASK, ["subscribe", "user.created"])).data, undefined);
@@ -323,7 +309,7 @@ describe("netron served by the runtime's workers", () => {
       const refused = (await peer.request(PacketType.TASK, ["authenticate", { token: "not.a.jwt" }])).data as { success: boolean; error: string };
       assert.equal(refused.success, false);
       assert.ok(refused.error.length > 0);
-      const token = signJwt({ sub: "user-7", roles: ["admin"] }, SECRET);
+      const token = signTestJwt({ sub: "user-7", roles: ["admin"] }, SECRET);
       const ok = (await peer.request(PacketType.TASK, ["authenticate", { token }])).data as { success: boolean; context: { userId: string; roles: string[] } };
       assert.equal(ok.success, true);
       assert.deepEqual([ok.context.userId, ok.context.roles], ["user-7", ["admin"]]);
@@ -384,7 +370,7 @@ describe("netron served by the runtime's workers", () => {
     assert.equal(badBody.error.code, "422");
     assert.ok(badBody.error.details.issues.length > 0);
     assert.equal((await invoke({ id: "r4", service: "vault@1.0.0", method: "open" })).status, 401);
-    const token = signJwt({ sub: "u1" }, SECRET);
+    const token = signTestJwt({ sub: "u1" }, SECRET);
     const opened = await invoke({ id: "r5", service: "vault@1.0.0", method: "open" }, { authorization: `Bearer ${token}` });
     assert.deepEqual(await opened.json(), { id: "r5", success: true, data: "opened" });
     assert.equal((await invoke({ id: "r6", service: "vault@1.0.0", method: "open" }, { authorization: "Bearer nope" })).status, 401);
@@ -393,11 +379,3 @@ describe("netron served by the runtime's workers", () => {
     assert.deepEqual(await (await fetch(`${server.url}/ping`)).json(), { pong: true });
   });
 });
-
-/** HS256 JWT by hand (node:crypto), so the test does not trust the engine it checks against. */
-function signJwt(claims: Record<string, unknown>, secret: string): string {
-  const { createHmac } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
-  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
-  const body = `${part({ alg: "HS256", typ: "JWT" })}.${part({ ...claims, exp: Math.floor(Date.now() / 1000) + 600 })}`;
-  return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
-}

@@ -172,14 +172,10 @@ export function invoke(service: RegisteredService, method: unknown, args: unknow
     callArgs = listSchema ? (checked.value as unknown[]) : [checked.value, ...args.slice(1)];
   }
   let result: unknown;
-  const outer = currentCaller;
-  currentCaller = caller;
   try {
-    result = definition.methods[method]!.apply(definition.methods, callArgs);
+    result = withCaller(caller, () => definition.methods[method]!.apply(definition.methods, callArgs));
   } catch (error) {
     throw asTitanError(error, where);
-  } finally {
-    currentCaller = outer;
   }
   if (isIterator(result)) return { kind: "stream", iterator: result, output: contract?.output, where };
   if (result instanceof Promise) {

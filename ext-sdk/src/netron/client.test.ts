@@ -2,10 +2,11 @@
 // and tls/wss with certificates made by openssl): calls, streams, errors, events, auth, ping, close.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { connect, NetronClientError, RemoteStream, TitanError, type Peer, type RemoteOf } from "./index.js";
+import { generateTlsFiles } from "../../../core-runtime/js/netron/testing/tls-certs.js";
 import { calculatorService } from "./testing/calculator.js";
-import { hasOpenssl, makeCertificates, type TestCertificates } from "./testing/certs.js";
 import { TestNetronServer, type TestServerOptions } from "./testing/server.js";
 
 type Calculator = RemoteOf<typeof calculatorService>;
@@ -129,11 +130,14 @@ transportSuite("tcp", () => ({ transport: "tcp" }));
 transportSuite("unix", () => ({ transport: "unix" }));
 transportSuite("ws", () => ({ transport: "ws" }));
 
-const skipTls = hasOpenssl() ? false : "the openssl command is not installed (it makes the test certificates)";
-let certs: TestCertificates;
-describe("with certificates", { skip: skipTls }, () => {
-  before(() => {
-    certs = makeCertificates();
+/** The generated certificates as PEM text. */
+let certs: { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string; otherCa: string };
+describe("with certificates", () => {
+  before(async () => {
+    const files = await generateTlsFiles();
+    const read = (file: string) => readFileSync(file, "utf8");
+    certs = { ca: read(files.ca), serverCert: read(files.serverCert), serverKey: read(files.serverKey), clientCert: read(files.clientCert), clientKey: read(files.clientKey), otherCa: read(files.otherCa) };
+    files.remove();
   });
 
   transportSuite(

@@ -5,61 +5,19 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHmac } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startServer, type TitanServer } from "@titan/core";
 import { startRedis, type RedisServer } from "../../../core-runtime/js/netron/testing/redis.js";
+import { CALCULATOR_SERVICE, signTestJwt, writeServiceBuild, type Calculator } from "../../../core-runtime/js/netron/testing/app.js";
 import { connect, NetronClientError, type Peer } from "./index.js";
 import { discover, discovery } from "./discovery.js";
 
-const zodUrl = pathToFileURL(createRequire(import.meta.url).resolve("zod")).href;
 const SECRET = "runtime-test-secret";
-
-const BUNDLE = `
-import { z } from ${JSON.stringify(zodUrl)};
-export const actions = {};
-export const services = [
-  defineService({
-    name: "calculator", version: "1.0.0",
-    contract: { add: { input: z.tuple([z.number(), z.number()]), output: z.number() } },
-    methods: {
-      add(a, b) { return a + b; },
-      *count(n) { for (let i = 0; i < n; i++) yield i; },
-      *forever() { let i = 0; for (;;) yield i++; },
-      signUp(name) { t.netron.emit("user.created", { name }); return name; },
-      whoami() { return t.netron.caller()?.auth?.userId ?? null; },
-      instance() { return process.env.TITAN_TEST_INSTANCE ?? "in-process"; },
-    },
-  }),
-];
-`;
-
-interface Calculator {
-  add(a: number, b: number): number;
-  count(n: number): Generator<number>;
-  forever(): Generator<number>;
-  signUp(name: string): string;
-  whoami(): string | null;
-  instance(): string;
-}
-
-function writeBuild(): string {
-  const dir = mkdtempSync(join(tmpdir(), "titan-netron-client-"));
-  writeFileSync(join(dir, "actions.mjs"), BUNDLE);
-  const config = { host: "127.0.0.1", port: 0, workers: 2, bodyLimit: 1 << 20, actionTimeout: 5000, shutdownTimeout: 3000 };
-  writeFileSync(join(dir, "titan.build.json"), JSON.stringify({ format: 1, bundle: "actions.mjs", routes: [], actions: [], config }));
-  return dir;
-}
-
-function signJwt(claims: Record<string, unknown>): string {
-  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
-  const body = `${part({ alg: "HS256", typ: "JWT" })}.${part({ ...claims, exp: Math.floor(Date.now() / 1000) + 600 })}`;
-  return `${body}.${createHmac("sha256", SECRET).update(body).digest("base64url")}`;
-}
+const writeBuild = () => writeServiceBuild({ services: [CALCULATOR_SERVICE] });
 
 describe("titan/netron against the runtime", () => {
   let server: TitanServer;
@@ -123,14 +81,14 @@ describe("titan/netron against the runtime", () => {
     await Promise.all(listeners.map((peer, i) => peer.subscribe("user.created", (user) => got[i]!.push(user))));
     const emitter = await open(server.netron!.addresses[2]!);
     const calc = await emitter.queryInterface<Calculator>("calculator@1.0.0");
-    assert.equal(await calc.signUp("ada"), "ada");
+    assert.equal(await calc.announce("ada"), 2, "the event went to both workers");
     const deadline = Date.now() + 5000;
     while (got.some((events) => events.length === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(got, [[{ name: "ada" }], [{ name: "ada" }]]);
   });
 
   test("authentication with a JWT, and a refused token", async () => {
-    const peer = await open(server.netron!.addresses[0]!, { auth: { token: signJwt({ sub: "user-9" }) } });
+    const peer = await open(server.netron!.addresses[0]!, { auth: { token: signTestJwt({ sub: "user-9" }, SECRET) } });
     const calc = await peer.queryInterface<Calculator>("calculator@1.0.0");
     assert.equal(await calc.whoami(), "user-9");
     await assert.rejects(open(server.netron!.addresses[0]!, { auth: { token: "bad.token.here" } }), /refused the auth token/);

@@ -177,15 +177,24 @@ fn a_stream_continues_only_after_its_frames_are_written() {
 
 #[test]
 fn events_reach_subscribers_on_every_worker_and_draining_closes_connections() {
-    let (control, address, _, handles, _seen) = server(2);
-    // Connect until both workers hold a subscriber (the kernel spreads accepts over them).
+    let (control, address, _, handles, seen) = server(2);
+    // Connect until each worker holds a subscriber; a CALL on each tells which worker has it.
     let mut subscribers = Vec::new();
-    for id in 0..8u32 {
+    let mut slots = std::collections::HashSet::new();
+    for id in 0..64u32 {
+        if slots.len() == 2 && subscribers.len() >= 4 {
+            break;
+        }
         let (mut peer, _) = Peer::connect(&address);
         peer.send_packet(&Packet::request(id, PacketType::Task, Value::Array(vec!["subscribe".into(), "news".into()])));
         assert_eq!(peer.read_packet().id, id);
+        peer.send_packet(&call(id, vec!["which".into(), "worker".into()]));
+        assert_eq!(peer.read_packet().id, id);
+        let answered_by = seen.recv_timeout(Duration::from_secs(5)).unwrap();
+        slots.insert(answered_by.split(':').next().unwrap().to_owned());
         subscribers.push(peer);
     }
+    assert_eq!(slots.len(), 2, "subscribers on both workers");
     let (mut emitter, _) = Peer::connect(&address);
     emitter.send_packet(&call(50, vec!["e".into(), "emit".into()]));
     let reached = emitter.read_packet();

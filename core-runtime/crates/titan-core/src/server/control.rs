@@ -72,16 +72,7 @@ impl ServerControl {
     /// Binds the listening socket all workers share. Each worker polls the same socket and a
     /// busy worker simply stops accepting, so idle workers take new connections.
     pub fn bind(host: &str, port: u16, backlog: i32) -> io::Result<Arc<Self>> {
-        let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::AddrNotAvailable, format!("host `{host}` resolves to no address"))
-        })?;
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-        // Lets a restarted server rebind while old connections sit in TIME_WAIT.
-        socket.set_reuse_address(true)?;
-        socket.bind(&addr.into())?;
-        socket.listen(backlog)?;
-        socket.set_nonblocking(true)?;
-        let listener: TcpListener = socket.into();
+        let listener = bind_shared_tcp(host, port, backlog)?;
         let local_addr = listener.local_addr()?;
         Ok(Arc::new(Self {
             listener: Mutex::new(Some(listener)),
@@ -228,6 +219,20 @@ impl ServerControl {
         slots.sort_unstable();
         slots
     }
+}
+
+/// A non-blocking listening TCP socket that every worker can clone into its own runtime.
+pub(crate) fn bind_shared_tcp(host: &str, port: u16, backlog: i32) -> io::Result<TcpListener> {
+    let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::AddrNotAvailable, format!("host `{host}` resolves to no address"))
+    })?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // Lets a restarted server rebind while old connections sit in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 /// A poisoned lock only means another thread panicked mid-update of plain data; keep going.

@@ -13,20 +13,23 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::net::ToSocketAddrs;
 use std::os::unix::net::UnixListener as StdUnixListener;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use socket2::{Domain, Protocol, Socket, Type};
 use titan_netron::transport::{
     Listener, ListenAddress, ServerSession, SessionEvent, StreamTransport, TransportRegistry,
-    parse_listen_address,
+    no_transport, parse_listen_address,
 };
 use titan_netron::{Impulse, Packet, PacketType, TitanError, Value};
 use tokio::sync::mpsc;
+
+use super::control::bind_shared_tcp;
+
+/// Pending connections the kernel queues per Netron socket.
+const BACKLOG: i32 = 1024;
 
 /// A shared listening socket, in its std form so each worker can clone it into its own runtime.
 enum SharedSocket {
@@ -110,52 +113,27 @@ impl Drop for NetronSockets {
 
 fn bind_one(address: &ListenAddress, registry: &TransportRegistry) -> io::Result<(SharedSocket, ListenAddress)> {
     let in_context = |err: io::Error| io::Error::new(err.kind(), format!("cannot listen on {address}: {err}"));
-    match address {
+    let (host, port, kind) = match address {
         ListenAddress::Unix(path) => {
             remove_stale_socket(path).map_err(in_context)?;
             let listener = StdUnixListener::bind(path).map_err(in_context)?;
             listener.set_nonblocking(true)?;
-            Ok((SharedSocket::Unix { listener, path: path.clone() }, address.clone()))
+            return Ok((SharedSocket::Unix { listener, path: path.clone() }, address.clone()));
         }
-        ListenAddress::Tcp { host, port } => {
-            let listener = bind_tcp(host, *port).map_err(in_context)?;
-            let port = listener.local_addr()?.port();
-            Ok((SharedSocket::Tcp { listener, kind: TcpKind::Plain }, ListenAddress::Tcp { host: host.clone(), port }))
-        }
-        ListenAddress::Ws { host, port, path } => {
-            let listener = bind_tcp(host, *port).map_err(in_context)?;
-            let port = listener.local_addr()?.port();
-            let actual = ListenAddress::Ws { host: host.clone(), port, path: path.clone() };
-            Ok((SharedSocket::Tcp { listener, kind: TcpKind::Ws { path: path.clone() } }, actual))
-        }
+        ListenAddress::Tcp { host, port } => (host, *port, TcpKind::Plain),
+        ListenAddress::Ws { host, port, path } => (host, *port, TcpKind::Ws { path: path.clone() }),
         ListenAddress::Extension { scheme, host, port } => {
-            let transport = registry.get(scheme).ok_or_else(|| {
-                let registered = registry.schemes();
-                let known = if registered.is_empty() { "no extension registered a transport".to_owned() } else { format!("registered: {}", registered.join(", ")) };
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("no transport serves {scheme}:// ({known}); add the extension that provides it to `extensions` in titan.config.json, or use tcp://, unix:// or ws://"),
-                )
-            })?;
-            let listener = bind_tcp(host, *port).map_err(in_context)?;
-            let port = listener.local_addr()?.port();
-            let actual = ListenAddress::Extension { scheme: scheme.clone(), host: host.clone(), port };
-            Ok((SharedSocket::Tcp { listener, kind: TcpKind::Extension(transport) }, actual))
+            let transport = registry.get(scheme).ok_or_else(|| no_transport(scheme, registry))?;
+            (host, *port, TcpKind::Extension(transport))
         }
+    };
+    let listener = bind_shared_tcp(host, port, BACKLOG).map_err(in_context)?;
+    // The address as bound: the OS's port where 0 was asked for.
+    let mut actual = address.clone();
+    if let ListenAddress::Tcp { port, .. } | ListenAddress::Ws { port, .. } | ListenAddress::Extension { port, .. } = &mut actual {
+        *port = listener.local_addr()?.port();
     }
-}
-
-fn bind_tcp(host: &str, port: u16) -> io::Result<std::net::TcpListener> {
-    let addr = (host, port)
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, format!("host `{host}` resolves to no address")))?;
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
+    Ok((SharedSocket::Tcp { listener, kind }, actual))
 }
 
 /// A socket file left by a process that died is removed; one a live server listens on is not.
@@ -297,10 +275,16 @@ async fn run_connection<H: NetronHost>(
         tokio::select! {
             biased;
             out = outbound_rx.recv() => {
-                let Some(out) = out else { return Ok(()) };
-                session.send_frames(&out.frames).await?;
-                if !out.continue_streams.is_empty() {
-                    host.queue(NetronJob { connection: id, kind: NetronJobKind::Continue(out.continue_streams) });
+                let Some(Outbound { mut frames, continue_streams: mut streams }) = out else { return Ok(()) };
+                // Answers to pipelined calls are queued together (the worker answers its whole
+                // queue before running this task): write them in one go, not one write each.
+                while let Ok(more) = outbound_rx.try_recv() {
+                    frames.extend(more.frames);
+                    streams.extend(more.continue_streams);
+                }
+                session.send_frames(&frames).await?;
+                if !streams.is_empty() {
+                    host.queue(NetronJob { connection: id, kind: NetronJobKind::Continue(streams) });
                 }
             }
             event = session.next_event() => {

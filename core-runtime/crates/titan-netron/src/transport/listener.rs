@@ -190,7 +190,7 @@ impl Listener {
 }
 
 /// The error for a scheme no extension registered, saying what to do.
-pub(crate) fn no_transport(scheme: &str, registry: &TransportRegistry) -> io::Error {
+pub fn no_transport(scheme: &str, registry: &TransportRegistry) -> io::Error {
     let registered = registry.schemes();
     let known = if registered.is_empty() {
         "no extension registered a transport".to_owned()

@@ -21,6 +21,6 @@ pub use address::{ListenAddress, parse_listen_address};
 pub use connection::{ByteStream, Connection, FramedConnection, ServerSession, SessionEvent};
 pub use error::{AddressError, TransportError};
 pub use extension::{AcceptFuture, RegisterError, StreamTransport, TransportRegistry};
-pub use listener::{Incoming, Listener};
+pub use listener::{Incoming, Listener, no_transport};
 pub use serve::{ConnectionEnd, ServeOptions, serve};
 pub use ws::WsConnection;

@@ -90,7 +90,7 @@ impl WsConnection {
                     mount: mount.to_owned(),
                 });
             }
-            Ok(Err(err)) => return Err(TransportError::WebSocket(Box::new(err))),
+            Ok(Err(err)) => return Err(ws_error(err)),
             Ok(Ok(stream)) => stream,
         };
         Ok(Self { stream, max_len })
@@ -113,7 +113,7 @@ impl WsConnection {
                         offset: 0,
                     }));
                 }
-                Some(Err(err)) => return Err(TransportError::WebSocket(Box::new(err))),
+                Some(Err(err)) => return Err(ws_error(err)),
                 Some(Ok(message)) => message,
             };
             match message {
@@ -163,16 +163,20 @@ impl WsConnection {
         self.stream
             .send(Message::Binary(body.into()))
             .await
-            .map_err(|err| TransportError::WebSocket(Box::new(err)))
+            .map_err(ws_error)
     }
 
     /// Starts the closing handshake (close code 1000) and waits for it to be written.
     pub async fn shutdown(&mut self) -> Result<(), TransportError> {
         match self.stream.close(None).await {
             Ok(()) | Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => Ok(()),
-            Err(err) => Err(TransportError::WebSocket(Box::new(err))),
+            Err(err) => Err(ws_error(err)),
         }
     }
+}
+
+fn ws_error(err: tokio_tungstenite::tungstenite::Error) -> TransportError {
+    TransportError::WebSocket(Box::new(err))
 }
 
 #[cfg(test)]
@@ -189,8 +193,4 @@ mod tests {
         assert!(!path_matches("/netron", "/netronx"));
         assert!(!path_matches("/netron", "/"));
     }
-}
-
-fn ws_error(err: tokio_tungstenite::tungstenite::Error) -> TransportError {
-    TransportError::WebSocket(Box::new(err))
 }

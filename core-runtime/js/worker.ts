@@ -14,7 +14,7 @@ import { createLogger, parseLogLevel, type LogContext } from "./log.js";
 import { ActionResultError, errorWire, responses, toWire, type WireResponse } from "./response.js";
 import { installGlobals } from "./isolate.js";
 import { ServiceRegistry, type ServiceDefinition } from "./netron/services.js";
-import { NetronDispatcher, type RawNetronJob } from "./netron/dispatcher.js";
+import { NetronDispatcher, type NetronReply, type RawNetronJob } from "./netron/dispatcher.js";
 import { NETRON_INVOKE_ACTION } from "./netron/invoke.js";
 
 export interface WorkerData {
@@ -104,10 +104,6 @@ function run(actions: Record<string, Action>, raw: RawRequest): WireResponse {
   }
 }
 
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 /** Bytes cross as a Buffer view over the same memory (no copy on the JS side). */
 function asNativeBody(body: string | Uint8Array | null): string | Buffer | null {
   if (body === null || typeof body === "string" || Buffer.isBuffer(body)) return body;
@@ -115,6 +111,7 @@ function asNativeBody(body: string | Uint8Array | null): string | Buffer | null 
 }
 
 let netron: NetronDispatcher | undefined;
+const NO_REPLY: NetronReply = { frames: new Uint8Array(0), continueStreams: null };
 
 /** `POST /netron/invoke`, Netron's HTTP JSON invocation, as an action. */
 const netronInvokeAction: Action = (req) => {
@@ -131,15 +128,14 @@ function serve(actions: Record<string, Action>, native: ReturnType<typeof loadNa
       // A Netron job: `[kind, connection, payload]`.
       const job = request as unknown as RawNetronJob;
       Atomics.store(busy, 0, clock32(data.epoch));
-      let reply;
+      let reply: NetronReply = NO_REPLY;
       try {
-        reply = netron ? netron.handle(job) : { frames: [], continueStreams: null };
+        if (netron) reply = netron.handle(job);
       } catch (err) {
         log.error(`netron job failed: ${(err as Error).message}`, { error: err as Error });
-        reply = { frames: [], continueStreams: null };
       }
       Atomics.store(busy, 0, 0);
-      request = native.workerNetronReplyAndNext(job[1], reply.frames.map(asBuffer), reply.continueStreams ?? undefined);
+      request = native.workerNetronReplyAndNext(job[1], reply.frames, reply.continueStreams ?? undefined);
       continue;
     }
     logContext.requestId = request[Slot.Id] as string;
@@ -160,7 +156,7 @@ function serve(actions: Record<string, Action>, native: ReturnType<typeof loadNa
 try {
   const native = loadNative();
   const t = installGlobals(log, {
-    emit: (event, args) => (netron ? native.workerNetronEmit(event, asBuffer(netron.emitPacket(event, args))) : 0),
+    emit: (event, args) => (netron ? native.workerNetronEmit(event, netron.emitPacket(event, args)) : 0),
   });
   installEngines(native, data.engines, data.slot, t);
   bindExtensions(native, data.extensions, data.slot, t, new Int32Array(data.busy));

@@ -58,6 +58,9 @@ declare global {
     contract?: Record<string, { input?: TitanContractSchema; output?: TitanContractSchema }>;
     /** Only these are callable. Synchronous; a generator method streams what it yields. */
     methods: Record<string, (...args: any[]) => unknown>;
+    /** Read-only values peers read with Netron's GET: constants, or getters computed per read (as
+     * the caller, like methods). Every worker holds its own copy of a service, so peers cannot set them. */
+    properties?: Record<string, unknown>;
     /** Calls need a peer authenticated with a JWT (netron.auth in titan.config.json). */
     auth?: boolean;
   }

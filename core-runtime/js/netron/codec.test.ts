@@ -13,6 +13,7 @@ import {
   encodePacket,
   encodeValue,
   errorResponseTo,
+  FrameBatch,
   FrameDecoder,
   isJsonText,
   Long,
@@ -302,6 +303,22 @@ describe("framing and handshake", () => {
     assert.throws(() => decoder.push(bytes("0000000b")), /11 bytes \(length prefix at byte offset 14\) exceeds the limit of 10 bytes/);
     assert.equal(decoder.bufferedLength, 0);
     assert.throws(() => decoder.push(bytes("00")), /exceeds the limit/);
+  });
+
+  test("a FrameBatch holds its packets as tcp frames, is reused after clear, and drops a packet that fails to encode", () => {
+    const first = responseTo(requestPacket(1, PacketType.CALL, null), 5);
+    const second: Packet = { id: 2, type: PacketType.STREAM, impulse: 1, error: false, eos: true, live: true, stream: { id: 3, index: 4 }, data: "x".repeat(300) };
+    const batch = new FrameBatch();
+    assert.equal(batch.add(first), encodePacket(first).length);
+    assert.throws(() => batch.add({ ...first, data: () => 1 }), NetronEncodeError);
+    batch.add(second);
+    assert.equal(batch.count, 2);
+    assert.equal(hex(batch.bytes()), hex(encodeFrame(encodePacket(first))) + hex(encodeFrame(encodePacket(second))));
+    assert.deepEqual(new FrameDecoder().push(batch.bytes()).map((body) => decodePacket(body)), [first, second]);
+    batch.clear();
+    assert.equal(batch.bytes().length, 0);
+    batch.add(second);
+    assert.equal(hex(batch.bytes()), hex(encodeFrame(encodePacket(second))));
   });
 
   test("handshake messages are the JSON Netron writes", () => {

@@ -254,6 +254,18 @@ class ByteWriter {
   finish(): Uint8Array {
     return this.bytes.slice(0, this.length);
   }
+  /** Overwrites four bytes written earlier (a length known only after what follows it). */
+  patchU32(at: number, value: number): void {
+    this.view.setUint32(at, value);
+  }
+  /** Starts over, keeping the memory unless one large value grew it past 1 MiB. */
+  clear(): void {
+    this.length = 0;
+    if (this.bytes.length > 1 << 20) {
+      this.bytes = new Uint8Array(64 * 1024);
+      this.view = new DataView(this.bytes.buffer);
+    }
+  }
 }
 
 const maxU32 = 0xffffffff;
@@ -906,13 +918,18 @@ export function errorResponseTo(request: Packet, error: TitanError): Packet {
 
 /** Encodes a packet as Netron's `encodePacket` does. */
 export function encodePacket(packet: Packet): Uint8Array {
+  const w = new ByteWriter();
+  writePacket(w, packet);
+  return w.finish();
+}
+
+function writePacket(w: ByteWriter, packet: Packet): void {
   const isStream = packet.type === PacketType.STREAM;
   if (isStream !== (packet.stream !== undefined)) {
     throw new NetronEncodeError(
       `packet type ${packet.type} ${isStream ? "has no" : "has a"} stream position: STREAM packets carry a stream id and index after the value, other packet types do not`,
     );
   }
-  const w = new ByteWriter();
   w.u32(packet.id);
   w.u8(packetFlags(packet));
   writeValue(w, packet.data, 0);
@@ -920,7 +937,43 @@ export function encodePacket(packet: Packet): Uint8Array {
     w.u32(packet.stream.id);
     w.u32(packet.stream.index);
   }
-  return w.finish();
+}
+
+/**
+ * Packets encoded back to back into one reused buffer, each behind its u32 BE length (the tcp/unix
+ * framing). A worker hands all of one job's answers to the core as this one byte range: one copy at
+ * the crossing instead of a buffer, and a handle to it, per packet.
+ */
+export class FrameBatch {
+  private readonly writer = new ByteWriter();
+  /** Packets added since the last `clear`. */
+  count = 0;
+
+  /** Appends one packet; returns its encoded size. A packet that fails to encode leaves the batch as it was. */
+  add(packet: Packet): number {
+    const start = this.writer.length;
+    this.writer.u32(0);
+    try {
+      writePacket(this.writer, packet);
+    } catch (error) {
+      this.writer.length = start;
+      throw error;
+    }
+    const size = this.writer.length - start - 4;
+    this.writer.patchU32(start, size);
+    this.count++;
+    return size;
+  }
+
+  /** The frames added so far: a view, valid until the next `add` or `clear`. */
+  bytes(): Uint8Array {
+    return this.writer.view8();
+  }
+
+  clear(): void {
+    this.writer.clear();
+    this.count = 0;
+  }
 }
 
 /** Decodes one whole packet; trailing bytes are an error, as in Netron's `decodePacket`. */

@@ -4,6 +4,7 @@
 // (authentication, open streams) lives here without locks.
 
 import {
+  FrameBatch,
   PacketType,
   StreamReference,
   TitanError,
@@ -13,7 +14,7 @@ import {
   responseTo,
   type Packet,
 } from "./codec.js";
-import { asTitanError, checkOutput, invoke, withCaller, type CallerContext, type ContractSchema, type ServiceRegistry } from "./services.js";
+import { asTitanError, checkOutput, invoke, readProperty, withCaller, writeProperty, type CallerContext, type ContractSchema, type ServiceRegistry } from "./services.js";
 
 /** How the core hands a Netron job to JS: `[kind, connection, payload]`. */
 export const enum NetronJobKind {
@@ -25,7 +26,9 @@ export type RawNetronJob = [NetronJobKind, number, Uint8Array | number[] | null]
 
 /** What to write back for one job. */
 export interface NetronReply {
-  frames: Uint8Array[];
+  /** The packets to write, each behind its u32 BE length (see `FrameBatch`); a view, valid until the next job. */
+  frames: Uint8Array;
+  /** Streams to run another turn of once these frames are written. */
   continueStreams: number[] | null;
 }
 
@@ -55,11 +58,11 @@ interface ConnectionState {
   nextStreamId: number;
 }
 
-const NO_FRAMES: NetronReply = { frames: [], continueStreams: null };
-
 export class NetronDispatcher {
   private readonly connections = new Map<number, ConnectionState>();
   private nextPacketId = 0;
+  /** The answers to the job being handled: one buffer, reused for every job. */
+  private readonly out = new FrameBatch();
   private readonly streamBatch: number;
   private readonly streamBatchBytes: number;
 
@@ -80,17 +83,20 @@ export class NetronDispatcher {
 
   handle(job: RawNetronJob): NetronReply {
     const [kind, connection, payload] = job;
+    this.out.clear();
+    let continueStreams: number[] | null = null;
     switch (kind) {
       case NetronJobKind.Packet:
-        return this.handlePacket(connection, payload as Uint8Array);
+        continueStreams = this.handlePacket(connection, payload as Uint8Array);
+        break;
       case NetronJobKind.Continue:
-        return this.continueStreams(connection, payload as number[]);
+        continueStreams = this.continueStreams(connection, payload as number[]);
+        break;
       case NetronJobKind.Closed:
         this.close(connection);
-        return NO_FRAMES;
-      default:
-        return NO_FRAMES;
+        break;
     }
+    return { frames: this.out.bytes(), continueStreams };
   }
 
   /** The TASK `emit` packet subscribers of `event` receive. */
@@ -119,14 +125,15 @@ export class NetronDispatcher {
     return this.nextPacketId;
   }
 
-  private handlePacket(connection: number, body: Uint8Array): NetronReply {
+  /** Answers one request packet into `out`; returns the streams it opened that want another turn. */
+  private handlePacket(connection: number, body: Uint8Array): number[] | null {
     let packet: Packet;
     try {
       packet = decodePacket(body);
     } catch (error) {
       // The core decoded it already; only a codec disagreement lands here.
       this.options.onError?.("a netron packet the core accepted did not decode in JS", error);
-      return NO_FRAMES;
+      return null;
     }
     const state = this.state(connection);
     try {
@@ -134,12 +141,16 @@ export class NetronDispatcher {
         case PacketType.CALL:
           return this.call(state, packet);
         case PacketType.TASK:
-          return this.reply(responseTo(packet, this.task(state, packet)));
-        case PacketType.GET:
+          this.out.add(responseTo(packet, this.task(state, packet)));
+          return null;
+        case PacketType.GET: {
+          const [ref, name] = Array.isArray(packet.data) ? packet.data : [];
+          this.out.add(responseTo(packet, readProperty(this.registry.resolve(ref), name, state.caller)));
+          return null;
+        }
         case PacketType.SET: {
           const [ref, name] = Array.isArray(packet.data) ? packet.data : [];
-          const service = this.registry.resolve(ref);
-          throw new TitanError({ code: 404, message: `${service.key} has no property ${JSON.stringify(name)}: Titan services expose methods only` });
+          return writeProperty(this.registry.resolve(ref), name);
         }
         case PacketType.STREAM_CLOSE: {
           const streamId = Number((packet.data as { streamId?: unknown } | null)?.streamId);
@@ -148,78 +159,69 @@ export class NetronDispatcher {
             state.streams.delete(streamId);
             stopIterator(stream.iterator);
           }
-          return NO_FRAMES;
+          return null;
         }
         case PacketType.STREAM_ERROR:
-          return NO_FRAMES;
+          return null;
         default:
           throw new TitanError({ code: 400, message: `packet type ${packet.type} is not a request Titan serves` });
       }
     } catch (error) {
-      return this.reply(errorResponseTo(packet, asTitanError(error, "netron")));
+      this.out.add(errorResponseTo(packet, asTitanError(error, "netron")));
+      return null;
     }
   }
 
-  private reply(packet: Packet): NetronReply {
-    return { frames: [encodePacket(packet)], continueStreams: null };
-  }
-
-  private call(state: ConnectionState, packet: Packet): NetronReply {
+  private call(state: ConnectionState, packet: Packet): number[] | null {
     if (!Array.isArray(packet.data) || packet.data.length < 2) {
       throw new TitanError({ code: 400, message: "a CALL carries [service, method, ...args]" });
     }
     const [ref, method, ...args] = packet.data as unknown[];
     const service = this.registry.resolve(ref);
     const outcome = invoke(service, method, args, state.caller);
-    if (outcome.kind === "value") return this.reply(responseTo(packet, outcome.value));
+    if (outcome.kind === "value") {
+      this.out.add(responseTo(packet, outcome.value));
+      return null;
+    }
     state.nextStreamId = (state.nextStreamId + 1) >>> 0 || 1;
     const streamId = state.nextStreamId;
     state.streams.set(streamId, { iterator: outcome.iterator, output: outcome.output, where: outcome.where, index: 0 });
-    const answer = encodePacket(responseTo(packet, new StreamReference(streamId, "writable", true, this.options.serverId)));
-    const produced = this.produce(state, streamId);
-    return { frames: [answer, ...produced.frames], continueStreams: produced.continueStreams };
+    this.out.add(responseTo(packet, new StreamReference(streamId, "writable", true, this.options.serverId)));
+    return this.produce(state, streamId) ? [streamId] : null;
   }
 
-  private continueStreams(connection: number, streamIds: number[]): NetronReply {
+  private continueStreams(connection: number, streamIds: number[]): number[] | null {
     const state = this.connections.get(connection);
-    if (!state) return NO_FRAMES;
-    const frames: Uint8Array[] = [];
-    const more: number[] = [];
-    for (const streamId of streamIds) {
-      const produced = this.produce(state, streamId);
-      frames.push(...produced.frames);
-      if (produced.continueStreams) more.push(...produced.continueStreams);
-    }
-    return { frames, continueStreams: more.length ? more : null };
+    if (!state) return null;
+    const more = streamIds.filter((streamId) => this.produce(state, streamId));
+    return more.length ? more : null;
   }
 
-  /** Runs one turn of a stream: up to `streamBatch` chunks, then EOS, an error, or "continue". */
-  private produce(state: ConnectionState, streamId: number): NetronReply {
+  /** Runs one turn of a stream into `out`: up to `streamBatch` chunks, then EOS, an error, or
+   * "continue". Returns whether the stream wants another turn. */
+  private produce(state: ConnectionState, streamId: number): boolean {
     const stream = state.streams.get(streamId);
-    if (!stream) return NO_FRAMES;
-    const frames: Uint8Array[] = [];
+    if (!stream) return false;
     let bytes = 0;
-    const chunk = (data: unknown, eos: boolean): Uint8Array =>
-      encodePacket({ id: this.packetId(), type: PacketType.STREAM, impulse: 1, error: false, eos, live: true, stream: { id: streamId, index: stream.index++ }, data });
+    const chunk = (data: unknown, eos: boolean): number =>
+      this.out.add({ id: this.packetId(), type: PacketType.STREAM, impulse: 1, error: false, eos, live: true, stream: { id: streamId, index: stream.index++ }, data });
     try {
       for (let produced = 0; produced < this.streamBatch && bytes < this.streamBatchBytes; produced++) {
         const step = withCaller(state.caller, () => stream.iterator.next());
         if (step.done) {
           state.streams.delete(streamId);
-          frames.push(chunk(null, true));
-          return { frames, continueStreams: null };
+          chunk(null, true);
+          return false;
         }
-        const frame = chunk(checkOutput(stream.output, step.value, stream.where), false);
-        bytes += frame.byteLength;
-        frames.push(frame);
+        bytes += chunk(checkOutput(stream.output, step.value, stream.where), false);
       }
-      return { frames, continueStreams: [streamId] };
+      return true;
     } catch (error) {
       state.streams.delete(streamId);
       stopIterator(stream.iterator);
       const message = asTitanError(error, stream.where).message;
-      frames.push(encodePacket({ id: this.packetId(), type: PacketType.STREAM_ERROR, impulse: 1, error: false, eos: false, live: false, data: { streamId, message } }));
-      return { frames, continueStreams: null };
+      this.out.add({ id: this.packetId(), type: PacketType.STREAM_ERROR, impulse: 1, error: false, eos: false, live: false, data: { streamId, message } });
+      return false;
     }
   }
 

@@ -177,6 +177,37 @@ describe("netron served by the runtime's workers", () => {
     }
   });
 
+  test("GET reads declared properties (constants and getters run as the caller); SET is refused as read-only", async () => {
+    const peer = await RawPeer.open(tcp);
+    try {
+      const definition = (await peer.request(PacketType.TASK, ["query_interface", "calculator@1.0.0"])).data as Definition;
+      assert.deepEqual((definition.meta as { properties: unknown }).properties, {
+        precision: { type: "number", readonly: true },
+        caller: { type: "unknown", readonly: true },
+        broken: { type: "unknown", readonly: true },
+      });
+      assert.equal((await peer.request(PacketType.GET, [definition.id, "precision"])).data, 12);
+      assert.equal((await peer.request(PacketType.GET, ["calculator@1.0.0", "caller"])).data, "anonymous");
+      const token = signTestJwt({ sub: "reader-1" }, SECRET);
+      await peer.request(PacketType.TASK, ["authenticate", { token }]);
+      assert.equal((await peer.request(PacketType.GET, ["calculator@1.0.0", "caller"])).data, "reader-1");
+      const broken = await peer.request(PacketType.GET, ["calculator@1.0.0", "broken"]);
+      assert.equal(broken.error, true);
+      assert.match((broken.data as TitanError).message, /getter broke/);
+      const missing = (await peer.request(PacketType.GET, ["calculator@1.0.0", "add"])).data as TitanError;
+      assert.equal(missing.code, 404, "a method is not a property");
+      assert.deepEqual((missing.details as { properties: string[] }).properties, ["precision", "caller", "broken"]);
+      const set = await peer.request(PacketType.SET, ["calculator@1.0.0", "precision", 3]);
+      assert.equal(set.error, true);
+      assert.equal((set.data as TitanError).code, 403);
+      assert.match((set.data as TitanError).message, /read-only: each worker isolate holds its own copy/);
+      assert.equal(((await peer.request(PacketType.SET, ["calculator@1.0.0", "nope", 3])).data as TitanError).code, 404);
+      assert.equal((await peer.request(PacketType.GET, ["calculator@1.0.0", "precision"])).data, 12, "unchanged");
+    } finally {
+      peer.close();
+    }
+  });
+
   test("the same over unix and ws", async () => {
     const unixPeer = await RawPeer.open({ path: unixPath });
     try {
@@ -328,9 +359,10 @@ describe("netron served by the runtime's workers", () => {
       // Undecodable packets are dropped; the connection keeps serving.
       peer.send(Uint8Array.from([0, 0, 0, 1, 0x43, 0xc1]));
       assert.equal((await peer.call("calculator@1.0.0", "add", 3, 4)).data, 7);
-      // Unknown tasks and GET/SET answer errors.
+      // Unknown tasks and properties answer errors.
       assert.equal(((await peer.request(PacketType.TASK, ["reboot"])).data as TitanError).code, 404);
       assert.equal(((await peer.request(PacketType.GET, ["calculator@1.0.0", "x"])).data as TitanError).code, 404);
+      assert.equal(((await peer.request(PacketType.GET, ["calculator@1.0.0", { not: "a name" }])).data as TitanError).code, 404);
       // A length prefix over 16 MiB closes that connection.
       peer.socket.write(Uint8Array.from([0x01, 0x00, 0x00, 0x01, 0, 0, 0]));
       await assert.rejects(peer.nextFrame(3000), /connection closed/);

@@ -29,6 +29,12 @@ export interface ServiceDefinition {
   description?: string;
   contract?: Record<string, MethodContract>;
   methods: Record<string, (...args: any[]) => unknown>;
+  /**
+   * Values peers read with Netron's GET (`peer.get(service, name)`): constants, or getters computed
+   * per read. Read-only: every worker isolate holds its own copy of a service, so a SET would change
+   * one worker's copy only (keep shared state in t.db or an extension).
+   */
+  properties?: Record<string, unknown>;
   /** Calls need an authenticated peer (Netron `authenticate` task, or a bearer token over HTTP). */
   auth?: boolean;
 }
@@ -76,6 +82,14 @@ export function defineService<const S extends ServiceDefinition>(service: S): S 
   for (const [method, fn] of Object.entries(service.methods)) {
     if (typeof fn !== "function") throw new TypeError(`${where}: methods.${method} is ${typeof fn}, not a function`);
   }
+  if (service.properties !== undefined) {
+    if (!service.properties || typeof service.properties !== "object" || Array.isArray(service.properties)) {
+      throw new TypeError(`${where}: properties must be an object of values or getters, like { unit: "celsius" }`);
+    }
+    for (const name of Object.keys(service.properties)) {
+      if (Object.hasOwn(service.methods, name)) throw new TypeError(`${where}: "${name}" is both a method and a property; rename one`);
+    }
+  }
   for (const [method, contract] of Object.entries(service.contract ?? {})) {
     if (!(method in service.methods)) throw new TypeError(`${where}: the contract names "${method}", which is not in methods`);
     for (const side of ["input", "output"] as const) {
@@ -94,7 +108,7 @@ export interface RegisteredService {
   key: string;
   defId: string;
   /** Netron's ServiceMetadata for `query_interface`. */
-  meta: { name: string; version: string; properties: Record<string, never>; methods: Record<string, { type: string; arguments: { index: number; type: string }[] }> };
+  meta: { name: string; version: string; properties: Record<string, { type: string; readonly: boolean }>; methods: Record<string, { type: string; arguments: { index: number; type: string }[] }> };
 }
 
 /** Services by `name@version`, resolvable by name (newest version), qualified name or definition id. */
@@ -185,6 +199,48 @@ export function invoke(service: RegisteredService, method: unknown, args: unknow
   return { kind: "value", value: checkOutput(contract?.output, result, where) };
 }
 
+/** Netron's GET: reads a declared property (calling its getter, if it has one) as `caller`. */
+export function readProperty(service: RegisteredService, name: unknown, caller: CallerContext): unknown {
+  const properties = declaredProperties(service, name);
+  if (service.definition.auth && !caller.auth) {
+    throw new TitanError({ code: 401, message: `${service.key} needs an authenticated caller: authenticate with a token first`, details: { service: service.key, property: name } });
+  }
+  const where = `${service.key}.${name as string}`;
+  let value: unknown;
+  try {
+    value = withCaller(caller, () => Reflect.get(properties, name as string));
+  } catch (error) {
+    throw asTitanError(error, where);
+  }
+  if (value instanceof Promise) {
+    value.catch(() => {});
+    throw new TitanError({ code: 500, message: `${where} is a Promise: properties are read synchronously in Titan` });
+  }
+  return value;
+}
+
+/** Netron's SET: refused, with the reason (see `ServiceDefinition.properties`). */
+export function writeProperty(service: RegisteredService, name: unknown): never {
+  declaredProperties(service, name);
+  throw new TitanError({
+    code: 403,
+    message: `${service.key}.${name as string} is read-only: each worker isolate holds its own copy of a service, so a SET would change one worker's copy only; add a method that writes to shared state (t.db, an extension) instead`,
+    details: { service: service.key, property: name },
+  });
+}
+
+function declaredProperties(service: RegisteredService, name: unknown): Record<string, unknown> {
+  const properties = service.definition.properties ?? {};
+  if (typeof name !== "string" || !Object.hasOwn(properties, name)) {
+    throw new TitanError({
+      code: 404,
+      message: `${service.key} has no property ${JSON.stringify(name)}`,
+      details: { service: service.key, property: name, properties: Object.keys(properties) },
+    });
+  }
+  return properties;
+}
+
 /** Checks one returned (or yielded) value against the contract's `output`. */
 export function checkOutput(schema: ContractSchema | undefined, value: unknown, where: string): unknown {
   if (!schema) return value;
@@ -241,7 +297,13 @@ function metaOf(definition: ServiceDefinition): RegisteredService["meta"] {
     const streams = Object.prototype.toString.call(fn) === "[object GeneratorFunction]";
     methods[name] = { type: streams ? "stream" : "unknown", arguments: Array.from({ length: fn.length }, (_, index) => ({ index, type: "unknown" })) };
   }
-  return { name: definition.name, version: definition.version, properties: {}, methods };
+  const properties: RegisteredService["meta"]["properties"] = {};
+  for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(definition.properties ?? {}))) {
+    // Reading the descriptor, not the value: a getter runs only when a peer asks for it.
+    const value = descriptor.value as unknown;
+    properties[name] = { type: descriptor.get ? "unknown" : value === null ? "null" : Array.isArray(value) ? "array" : typeof value, readonly: true };
+  }
+  return { name: definition.name, version: definition.version, properties, methods };
 }
 
 /** Compares two semver versions by precedence (build metadata ignored). */

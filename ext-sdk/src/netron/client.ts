@@ -312,8 +312,20 @@ export class Peer extends EventEmitter<PeerEvents> {
     const name = typeof service === "string" ? service : qualifiedName(service);
     if (name === "") throw new TypeError(`queryInterface(name): the name is empty; use "service@version" or "service"`);
     const timeout = this.timeoutOf(options);
-    await this.definition(name, budgetOf(timeout));
-    return createRemote(name, (method, args) => this.callThroughDefinition(name, method, args, budgetOf(timeout)));
+    const definition = await this.definition(name, budgetOf(timeout));
+    const declared = (definition.meta as { properties?: unknown } | null)?.properties;
+    const properties = {
+      names: new Set(declared && typeof declared === "object" ? Object.keys(declared) : []),
+      read: (property: string) => this.request(PacketType.GET, [definition.id, property], `${name}.${property}`, budgetOf(timeout)),
+    };
+    return createRemote(name, (method, args) => this.callThroughDefinition(name, method, args, budgetOf(timeout)), properties);
+  }
+
+  /** Reads a service's property (Netron's GET); `service` as in {@link call}. */
+  get(service: string, property: string, options: CallOptions = {}): Promise<unknown> {
+    if (typeof service !== "string" || service === "") throw new TypeError(`get(service, property): service must be a non-empty string such as "calculator@1.0.0", got ${summarize(service)}`);
+    if (typeof property !== "string" || property === "") throw new TypeError(`get(service, property): property must be a non-empty string, got ${summarize(property)}`);
+    return this.request(PacketType.GET, [service, property], `${service}.${property}`, budgetOf(this.timeoutOf(options)));
   }
 
   /** Calls `service.method(...args)`; `service` is `name@version`, a bare name (newest version) or a definition id. */

@@ -213,3 +213,11 @@ test("the proxy is typed from the service's methods", async () => {
     await server.stop();
   }
 });
+
+test("apps import it as titan/netron/discovery (kept out of titan/netron, which needs no Redis client)", async () => {
+  const published = (await import("titan/netron/discovery")) as Record<string, unknown>;
+  assert.equal(typeof published.discover, "function");
+  assert.equal(typeof published.discovery, "symbol");
+  const client = (await import("titan/netron")) as Record<string, unknown>;
+  assert.equal(client.discover, undefined);
+});

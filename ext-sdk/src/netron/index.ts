@@ -8,7 +8,7 @@ export type { NetronAddress } from "./address.js";
 export { ErrorCode, NetronClientError } from "./errors.js";
 export type { ClientErrorReason } from "./errors.js";
 export { qualifiedName } from "./remote.js";
-export type { Remote, RemoteCall, RemoteMethod, RemoteOf, RemoteResult, RemoteStreamCall, ServiceDefinitionLike, UntypedRemote } from "./remote.js";
+export type { Remote, RemoteCall, RemoteMethod, RemoteOf, RemoteProperties, RemoteResult, RemoteStreamCall, ServiceDefinitionLike, UntypedRemote } from "./remote.js";
 export { RemoteStream } from "./stream.js";
 export type { TlsOptions } from "./transport.js";
 export { Definition, Long, NetronDecodeError, NetronEncodeError, Reference, StreamReference, TitanError } from "./codec.js";

@@ -38,7 +38,8 @@ export type UntypedRemote = { readonly [method: string]: (...args: any[]) => Rem
 
 /**
  * The client's view of a service `T` (an interface or a methods object): each method becomes a
- * {@link RemoteMethod}; properties that are not functions are left out (Titan services expose none).
+ * {@link RemoteMethod}; properties that are not functions are left out (see {@link RemoteOf} for a
+ * service's declared `properties`).
  */
 export type Remote<T> = 0 extends 1 & T
   ? UntypedRemote
@@ -51,10 +52,20 @@ export interface ServiceDefinitionLike {
   readonly name: string;
   readonly version?: string;
   readonly methods: object;
+  readonly properties?: object;
 }
 
+/** A service's declared `properties` as the client reads them: each access is a GET, a promise of the value. */
+export type RemoteProperties<S> = S extends { readonly properties: infer P extends object } ? { readonly [K in keyof P]: Promise<Awaited<P[K]>> } : {};
+
 /** The remote type of a service definition: `RemoteOf<typeof calculatorService>`. */
-export type RemoteOf<S extends { readonly methods: object }> = Remote<S["methods"]>;
+export type RemoteOf<S extends { readonly methods: object }> = Remote<S["methods"]> & RemoteProperties<S>;
+
+/** The properties a service's Definition declares, and how to read one. */
+export interface RemotePropertyAccess {
+  names: ReadonlySet<string>;
+  read(name: string): Promise<unknown>;
+}
 
 /** `name@version`, or `name` when the definition has no version. */
 export function qualifiedName(service: ServiceDefinitionLike): string {
@@ -71,8 +82,8 @@ export function qualifiedName(service: ServiceDefinitionLike): string {
  */
 const RESERVED = new Set(["then", "toJSON"]);
 
-/** A proxy whose every method calls `invoke(method, args)`. */
-export function createRemote<T>(service: string, invoke: (method: string, args: unknown[]) => RemoteCall<unknown, unknown>): Remote<T> {
+/** A proxy whose every method calls `invoke(method, args)`, and whose declared properties read through `properties`. */
+export function createRemote<T>(service: string, invoke: (method: string, args: unknown[]) => RemoteCall<unknown, unknown>, properties?: RemotePropertyAccess): Remote<T> {
   const methods = new Map<string, (...args: unknown[]) => RemoteCall<unknown, unknown>>();
   // util.inspect looks at a proxy's target, not through its traps: the label lives on the target.
   const target = Object.create(null) as object;
@@ -81,6 +92,8 @@ export function createRemote<T>(service: string, invoke: (method: string, args: 
     get(_target, property) {
       if (typeof property === "symbol") return Reflect.get(target, property);
       if (RESERVED.has(property)) return undefined;
+      // A fresh GET per access: `await calc.precision` reads the current value.
+      if (properties?.names.has(property)) return properties.read(property);
       let method = methods.get(property);
       if (!method) {
         method = (...args: unknown[]) => invoke(property, args);
@@ -89,7 +102,7 @@ export function createRemote<T>(service: string, invoke: (method: string, args: 
       return method;
     },
     set(_target, property) {
-      throw new TypeError(`cannot set ${String(property)} on Remote<${service}>: a remote service's methods are called, not assigned`);
+      throw new TypeError(`cannot set ${String(property)} on Remote<${service}>: a remote service's methods are called and its properties read, not assigned`);
     },
   };
   return new Proxy(target, handler) as Remote<T>;

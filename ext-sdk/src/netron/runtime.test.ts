@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startServer, type TitanServer } from "@titan/core";
 import { startRedis, type RedisServer } from "../../../core-runtime/js/netron/testing/redis.js";
-import { CALCULATOR_SERVICE, signTestJwt, writeServiceBuild, type Calculator } from "../../../core-runtime/js/netron/testing/app.js";
+import { CALCULATOR_SERVICE, signTestJwt, writeServiceBuild, type Calculator, type CalculatorProperties } from "../../../core-runtime/js/netron/testing/app.js";
 import { connect, NetronClientError, type Peer } from "./index.js";
 import { discover, discovery } from "./discovery.js";
 
@@ -85,6 +85,21 @@ describe("titan/netron against the runtime", () => {
     const deadline = Date.now() + 5000;
     while (got.some((events) => events.length === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(got, [[{ name: "ada" }], [{ name: "ada" }]]);
+  });
+
+  test("declared properties: read through the typed proxy and peer.get; assigning is refused", async () => {
+    const peer = await open(server.netron!.addresses[0]!, { auth: { token: signTestJwt({ sub: "user-5" }, SECRET) } });
+    // The shape defineService returns: RemoteOf types methods as calls and properties as promises.
+    const shape = { name: "calculator", version: "1.0.0", methods: {} as Calculator, properties: {} as CalculatorProperties };
+    const calc = await peer.queryInterface(shape);
+    const precision: number = await calc.precision;
+    assert.equal(precision, 12);
+    assert.equal(await calc.caller, "user-5", "a getter runs as the calling peer");
+    assert.equal(await calc.add(1, 2), 3, "methods still call");
+    await assert.rejects(calc.broken, /getter broke/);
+    assert.equal(await peer.get("calculator", "precision"), 12);
+    await assert.rejects(peer.get("calculator", "nope"), (error: NetronClientError) => error.code === 404);
+    assert.throws(() => Object.assign(calc, { precision: 3 }), /methods are called and its properties read, not assigned/);
   });
 
   test("authentication with a JWT, and a refused token", async () => {

@@ -19,13 +19,13 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{Array, Buffer, Either, Null};
+use napi::bindgen_prelude::{Array, Buffer, BufferSlice, Either, Null, Uint8ArraySlice};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use titan_core::http_error::HttpError;
 use titan_core::request::{BodyKind, IncomingRequest};
 use titan_core::router::{ParamValue, RouteTable};
-use titan_core::server::{AbortReason, Broadcast, Job, NetronJobKind, NetronSockets, Outbound, ServerControl, WorkerLoop, WorkerOptions, build_response};
+use titan_core::server::{AbortReason, Broadcast, Job, NetronJobKind, NetronSockets, ServerControl, WorkerLoop, WorkerOptions, build_response};
 
 static SERVERS: LazyLock<Mutex<HashMap<u32, Arc<ServerControl>>>> = LazyLock::new(Default::default);
 static NEXT_SERVER_ID: AtomicU32 = AtomicU32::new(1);
@@ -295,7 +295,8 @@ fn netron_to_js(env: &Env, job: titan_core::server::NetronJob) -> Result<Array<'
     match job.kind {
         NetronJobKind::Packet(body) => {
             out.set(0, 1u32)?;
-            out.set(2, Buffer::from(body.to_vec()))?;
+            // A copy into a Buffer V8 owns: cheaper than an external buffer with a finalizer.
+            out.set(2, &BufferSlice::copy_from(env, &body)?)?;
         }
         NetronJobKind::Continue(streams) => {
             out.set(0, 2u32)?;
@@ -309,19 +310,19 @@ fn netron_to_js(env: &Env, job: titan_core::server::NetronJob) -> Result<Array<'
     Ok(out)
 }
 
-fn outbound(frames: Vec<Buffer>, continue_streams: Option<Vec<u32>>) -> Outbound {
-    Outbound {
-        frames: frames.iter().map(|frame| Bytes::copy_from_slice(frame)).collect(),
-        continue_streams: continue_streams.unwrap_or_default(),
-    }
-}
-
-/// Hands back the answer to a Netron job (frames to write on `connection`, then streams to
-/// continue once written) and waits for the next job, in one call.
+/// Hands back the answer to a Netron job and waits for the next job, in one call. `frames`: the
+/// packets to write on `connection`, back to back, each behind its u32 BE length (the worker's
+/// reused `FrameBatch`, read here without a handle to it); `continue_streams`: streams to run
+/// another turn of once those are written.
 #[napi(ts_return_type = "unknown[] | null")]
-pub fn worker_netron_reply_and_next(env: &Env, connection: u32, frames: Vec<Buffer>, continue_streams: Option<Vec<u32>>) -> Result<Option<Array<'_>>> {
+pub fn worker_netron_reply_and_next<'env>(
+    env: &'env Env,
+    connection: u32,
+    #[napi(ts_arg_type = "Uint8Array")] frames: Uint8ArraySlice<'_>,
+    continue_streams: Option<Vec<u32>>,
+) -> Result<Option<Array<'env>>> {
     let next = with_worker(|worker| {
-        worker.netron_reply(connection, outbound(frames, continue_streams));
+        worker.netron_reply_frames(connection, &frames, continue_streams.unwrap_or_default());
         Ok(worker.next_job())
     })?;
     next.map(|job| job_to_js(env, job)).transpose()
@@ -330,7 +331,7 @@ pub fn worker_netron_reply_and_next(env: &Env, connection: u32, frames: Vec<Buff
 /// Sends an event (`frame`: the encoded `emit` TASK packet) to the connections subscribed to
 /// `event` on every worker. Returns how many workers it reached (0 without Netron).
 #[napi]
-pub fn worker_netron_emit(event: String, frame: Buffer) -> Result<u32> {
+pub fn worker_netron_emit(event: String, #[napi(ts_arg_type = "Uint8Array")] frame: Uint8ArraySlice<'_>) -> Result<u32> {
     with_worker(|worker| {
         let broadcast = Broadcast { event: event.into(), frame: Bytes::copy_from_slice(&frame) };
         Ok(worker.netron_broadcast(&broadcast) as u32)

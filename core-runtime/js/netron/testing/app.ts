@@ -11,7 +11,7 @@ import type { BuildManifest, ResolvedConfig } from "../../types.js";
 
 const zodUrl = pathToFileURL(createRequire(import.meta.url).resolve("zod")).href;
 
-/** `calculator@1.0.0`: a contract, streams, errors, events, the caller, and which process/thread answers. */
+/** `calculator@1.0.0`: a contract, streams, errors, events, the caller, which process/thread answers, and properties. */
 export const CALCULATOR_SERVICE = `defineService({
   name: "calculator", version: "1.0.0",
   contract: { add: { input: z.tuple([z.number(), z.number()]), output: z.number() } },
@@ -26,7 +26,19 @@ export const CALCULATOR_SERVICE = `defineService({
     instance() { return process.env.TITAN_TEST_INSTANCE ?? "in-process"; },
     thread() { return threadId; },
   },
+  properties: {
+    precision: 12,
+    get caller() { return t.netron.caller()?.auth?.userId ?? "anonymous"; },
+    get broken() { throw new Error("getter broke"); },
+  },
 })`;
+
+/** The calculator's declared properties, as a typed client reads them. */
+export interface CalculatorProperties {
+  precision: number;
+  caller: string;
+  broken: never;
+}
 
 /** What the calculator looks like to a typed client. */
 export interface Calculator {

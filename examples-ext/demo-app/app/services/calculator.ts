@@ -23,4 +23,8 @@ export default defineService({
       return `hello ${name}`;
     },
   },
+  // Read with Netron's GET (`await calc.maxCount` on a client proxy); read-only.
+  properties: {
+    maxCount: 10_000,
+  },
 });

@@ -9,5 +9,5 @@ mod worker_loop;
 
 pub use client_stream::HandedOff;
 pub use control::{AbortReason, ServerControl, WorkerControl};
-pub use netron::{Broadcast, NetronJob, NetronJobKind, NetronSockets, Outbound};
+pub use netron::{Broadcast, FrameBatchError, NetronJob, NetronJobKind, NetronSockets, Outbound};
 pub use worker_loop::{HttpResponse, Job, WorkerLoop, WorkerOptions, build_response};

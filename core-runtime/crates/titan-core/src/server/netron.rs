@@ -180,6 +180,41 @@ pub struct Outbound {
     pub continue_streams: Vec<u32>,
 }
 
+impl Outbound {
+    /// Reads the frames JS wrote back to back, each behind its u32 BE length (the worker's one
+    /// reused buffer, `FrameBatch` in the JS codec). The bytes are copied once; the frames share
+    /// that copy.
+    pub fn from_frame_batch(batch: &[u8], continue_streams: Vec<u32>) -> Result<Self, FrameBatchError> {
+        let all = Bytes::copy_from_slice(batch);
+        let mut frames = Vec::new();
+        let mut at = 0;
+        while at < all.len() {
+            let Some(prefix) = all.get(at..at + 4) else {
+                return Err(FrameBatchError { at, problem: "a length prefix is cut short" });
+            };
+            let length = u32::from_be_bytes(prefix.try_into().expect("four bytes")) as usize;
+            let start = at + 4;
+            if length > all.len() - start {
+                return Err(FrameBatchError { at, problem: "a frame is longer than the bytes after its length prefix" });
+            }
+            frames.push(all.slice(start..start + length));
+            at = start + length;
+        }
+        Ok(Self { frames, continue_streams })
+    }
+}
+
+/// JS handed back bytes that are not a run of length-prefixed frames: a bug in the worker's codec,
+/// reported instead of writing garbage to the peer.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the worker's Netron answer is malformed at byte {at}: {problem}")]
+pub struct FrameBatchError {
+    /// Where the bad frame starts.
+    pub at: usize,
+    /// What is wrong.
+    pub problem: &'static str,
+}
+
 /// An event for subscribers on any worker: the encoded `emit` TASK packet, shared by all.
 #[derive(Debug, Clone)]
 pub struct Broadcast {
@@ -388,5 +423,35 @@ pub(crate) fn stranded_answer(body: &[u8], code: i32, message: &str) -> Option<B
 fn log_debug(msg: &str, error: &str) {
     if std::env::var_os("TITAN_NETRON_DEBUG").is_some() {
         eprintln!("{}", serde_json::json!({"level":"debug","source":"titan-netron","msg":msg,"error":error}));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framed(bodies: &[&[u8]]) -> Vec<u8> {
+        bodies.iter().flat_map(|body| (body.len() as u32).to_be_bytes().into_iter().chain(body.iter().copied())).collect()
+    }
+
+    #[test]
+    fn a_frame_batch_splits_into_its_frames() {
+        let batch = framed(&[b"first", b"", b"third frame"]);
+        let outbound = Outbound::from_frame_batch(&batch, vec![7]).unwrap();
+        let frames: Vec<&[u8]> = outbound.frames.iter().map(|f| f.as_ref()).collect();
+        assert_eq!(frames, [&b"first"[..], b"", b"third frame"]);
+        assert_eq!(outbound.continue_streams, [7]);
+        assert!(Outbound::from_frame_batch(&[], vec![]).unwrap().frames.is_empty());
+    }
+
+    #[test]
+    fn a_malformed_frame_batch_is_refused_with_where() {
+        let mut batch = framed(&[b"ok"]);
+        batch.extend_from_slice(&[0, 0]);
+        assert_eq!(Outbound::from_frame_batch(&batch, vec![]).unwrap_err(), FrameBatchError { at: 6, problem: "a length prefix is cut short" });
+        let overrun = [0, 0, 0, 9, b'x'];
+        let error = Outbound::from_frame_batch(&overrun, vec![]).unwrap_err();
+        assert_eq!(error.at, 0);
+        assert!(error.to_string().contains("longer than the bytes after its length prefix"), "{error}");
     }
 }

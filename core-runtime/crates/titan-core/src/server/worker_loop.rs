@@ -316,6 +316,19 @@ impl WorkerLoop {
         }
     }
 
+    /// [`Self::netron_reply`] for frames JS wrote back to back behind their lengths (see
+    /// [`Outbound::from_frame_batch`]). A malformed batch is the worker's own bug: it is logged and
+    /// that job's answer dropped; the connection and the loop go on.
+    pub fn netron_reply_frames(&mut self, connection: u32, batch: &[u8], continue_streams: Vec<u32>) {
+        match Outbound::from_frame_batch(batch, continue_streams) {
+            Ok(outbound) => self.netron_reply(connection, outbound),
+            Err(error) => {
+                let msg = format!("Netron connection {connection} gets no answer to a job");
+                eprintln!("{}", serde_json::json!({"level":"error","source":"titan-core","msg":msg,"error":error.to_string()}));
+            }
+        }
+    }
+
     /// Sends an event to the subscribers on every worker of this server.
     pub fn netron_broadcast(&self, broadcast: &Broadcast) -> usize {
         self.context.control.netron_broadcast(broadcast)

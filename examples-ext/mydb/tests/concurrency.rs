@@ -7,7 +7,7 @@ mod common;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use common::TempDir;
+use common::temp_dir;
 use mydb::{Settings, Store, StoreError};
 use serde_json::json;
 
@@ -16,7 +16,7 @@ const WRITES_PER_THREAD: usize = 100;
 
 #[test]
 fn concurrent_writers_lose_nothing() {
-    let dir = TempDir::new("concurrency");
+    let dir = temp_dir("concurrency");
     let settings = Arc::new(Settings::from_config(json!({ "dataDir": dir.path() })).unwrap());
     let start = Arc::new(Barrier::new(THREADS));
 
@@ -64,7 +64,7 @@ fn concurrent_writers_lose_nothing() {
 
 #[test]
 fn a_writer_waits_for_another_connections_transaction() {
-    let dir = TempDir::new("waiting");
+    let dir = temp_dir("waiting");
     let settings = Arc::new(Settings::from_config(json!({ "dataDir": dir.path() })).unwrap());
     let mut holder = Store::open(settings.path()).unwrap();
     holder.begin().unwrap();

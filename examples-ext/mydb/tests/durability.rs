@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::TempDir;
+use common::temp_dir;
 use mydb::Store;
 
 /// Set in the child: the store file to write to.
@@ -53,7 +53,7 @@ fn commits_survive_sigkill() {
         return;
     }
 
-    let dir = TempDir::new("kill9");
+    let dir = temp_dir("kill9");
     let path = dir.path().join("durable.sqlite");
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["commits_survive_sigkill", "--exact", "--nocapture", "--test-threads=1"])

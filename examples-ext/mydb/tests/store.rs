@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::TempDir;
+use common::{TempDir, temp_dir};
 use mydb::{Entry, Settings, Store, StoreError};
 use serde_json::json;
 
@@ -22,7 +22,7 @@ fn keys(found: Vec<Entry>) -> Vec<String> {
 
 #[test]
 fn a_relative_file_lives_in_the_data_dir() {
-    let dir = TempDir::new("config");
+    let dir = temp_dir("config");
     let settings = Settings::from_config(json!({ "dataDir": dir.path().join("nested/data"), "file": "kv/app.sqlite" })).unwrap();
     let expected = dir.path().join("nested/data/kv/app.sqlite");
     assert_eq!(settings.path(), expected);
@@ -38,7 +38,7 @@ fn a_relative_file_lives_in_the_data_dir() {
 
 #[test]
 fn init_errors_name_the_path_and_what_to_do() {
-    let dir = TempDir::new("init-errors");
+    let dir = temp_dir("init-errors");
     let blocker = dir.path().join("not-a-dir");
     std::fs::write(&blocker, "x").unwrap();
     let err = Settings::from_config(json!({ "dataDir": blocker.join("data") })).unwrap_err();
@@ -56,7 +56,7 @@ fn init_errors_name_the_path_and_what_to_do() {
 
 #[test]
 fn connections_use_wal_full_sync_and_a_busy_timeout() {
-    let dir = TempDir::new("pragmas");
+    let dir = temp_dir("pragmas");
     let store = open(&dir);
     let pragma = |name: &str| store.connection().query_row(&format!("PRAGMA {name}"), [], |row| row.get::<_, rusqlite::types::Value>(0)).unwrap();
     assert_eq!(pragma("journal_mode"), rusqlite::types::Value::Text("wal".into()));
@@ -68,7 +68,7 @@ fn connections_use_wal_full_sync_and_a_busy_timeout() {
 
 #[test]
 fn set_get_delete() {
-    let dir = TempDir::new("crud");
+    let dir = temp_dir("crud");
     let store = open(&dir);
     assert_eq!(store.get("missing").unwrap(), None);
     store.set("user:1", "ada").unwrap();
@@ -91,7 +91,7 @@ fn set_get_delete() {
 
 #[test]
 fn scan_is_ordered_and_prefixes_are_literal() {
-    let dir = TempDir::new("scan");
+    let dir = temp_dir("scan");
     let store = open(&dir);
     for key in ["b", "a:2", "a:10", "a:1", "a", "A:1", "a%x", "a%", "ab", "a_b", "aXb", "a\u{10FFFF}", "a\u{10FFFF}z", "é", "z"] {
         store.set(key, &format!("v-{key}")).unwrap();
@@ -123,7 +123,7 @@ fn scan_is_ordered_and_prefixes_are_literal() {
 
 #[test]
 fn commit_makes_writes_visible_and_rollback_discards_them() {
-    let dir = TempDir::new("tx");
+    let dir = temp_dir("tx");
     let mut writer = open(&dir);
     let reader = open(&dir);
 
@@ -145,7 +145,7 @@ fn commit_makes_writes_visible_and_rollback_discards_them() {
 
 #[test]
 fn nested_transactions_join_the_outer_one() {
-    let dir = TempDir::new("nested");
+    let dir = temp_dir("nested");
     let mut store = open(&dir);
     let reader = open(&dir);
 
@@ -175,7 +175,7 @@ fn nested_transactions_join_the_outer_one() {
 
 #[test]
 fn unbalanced_calls_are_errors_or_harmless() {
-    let dir = TempDir::new("unbalanced");
+    let dir = temp_dir("unbalanced");
     let mut store = open(&dir);
     let err = store.commit().unwrap_err();
     assert_eq!(err.message(), "no transaction is open; call begin() first, or use transaction(fn)");
@@ -185,7 +185,7 @@ fn unbalanced_calls_are_errors_or_harmless() {
 
 #[test]
 fn the_transaction_helper_commits_on_ok_and_rolls_back_on_err_or_panic() {
-    let dir = TempDir::new("helper");
+    let dir = temp_dir("helper");
     let mut store = open(&dir);
     let sum = store
         .transaction(|store| {
@@ -217,7 +217,7 @@ fn the_transaction_helper_commits_on_ok_and_rolls_back_on_err_or_panic() {
 
 #[test]
 fn data_survives_reopening() {
-    let dir = TempDir::new("reopen");
+    let dir = temp_dir("reopen");
     {
         let mut store = open(&dir);
         store.set("kept", "yes").unwrap();

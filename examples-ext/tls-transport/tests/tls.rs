@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+use tempfile::TempDir;
 use titan_core::ext::{InitOptions, LoadedExtension, transport_registry};
 use titan_netron::transport::{ConnectionEnd, FramedConnection, ListenAddress, Listener, ServeOptions, parse_listen_address, serve};
 use titan_netron::{DecodeLimits, Handshake, Packet, PacketType, Value};
@@ -58,16 +59,18 @@ async fn one_at_a_time() -> MutexGuard<'static, ()> {
     TURN.lock().await
 }
 
-/// A certificate and its key, as DER for the client and as PEM files for the server.
+/// A certificate and its key: DER for the rustls client, PEM for the server's files.
 struct Issued {
     cert: CertificateDer<'static>,
     key: Vec<u8>,
+    cert_pem: String,
+    key_pem: String,
 }
 
-/// The test's PKI, in a directory of its own (removed at the end): `ca.pem`, `server.pem` /
+/// The test's PKI, in a directory of its own (removed with it): `ca.pem`, `server.pem` /
 /// `server.key`, and two clients, one from the CA and one from `other-ca`.
 struct Pki {
-    dir: PathBuf,
+    dir: TempDir,
     ca: CertificateDer<'static>,
     client: Issued,
     stranger: Issued,
@@ -87,42 +90,25 @@ fn issue(issuer: &CertifiedIssuer<'static, KeyPair>, names: &[&str], usage: Exte
     params.extended_key_usages = vec![usage];
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, issuer).unwrap();
-    Issued { cert: cert.der().clone(), key: key.serialize_der() }
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    // rcgen writes PEM for its own types; this keeps one helper for certificates and keys.
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut base64 = String::new();
-    for chunk in der.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            base64.push(if i <= chunk.len() { ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
-        }
-    }
-    let body: Vec<&str> = base64.as_bytes().chunks(64).map(|line| std::str::from_utf8(line).unwrap()).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", body.join("\n"))
+    Issued { cert: cert.der().clone(), key: key.serialize_der(), cert_pem: cert.pem(), key_pem: key.serialize_pem() }
 }
 
 impl Pki {
     fn new(label: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("tls-transport-{label}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new().prefix(&format!("tls-transport-{label}-")).tempdir().unwrap();
         let authority = ca("Titan test CA");
         let server = issue(&authority, &["127.0.0.1", "localhost"], ExtendedKeyUsagePurpose::ServerAuth, "titan test server");
         let client = issue(&authority, &[], ExtendedKeyUsagePurpose::ClientAuth, "titan test client");
         let other = ca("Another CA");
         let stranger = issue(&other, &[], ExtendedKeyUsagePurpose::ClientAuth, "stranger");
-        std::fs::write(dir.join("ca.pem"), authority.pem()).unwrap();
-        std::fs::write(dir.join("server.pem"), pem("CERTIFICATE", &server.cert)).unwrap();
-        std::fs::write(dir.join("server.key"), pem("PRIVATE KEY", &server.key)).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), authority.pem()).unwrap();
+        std::fs::write(dir.path().join("server.pem"), &server.cert_pem).unwrap();
+        std::fs::write(dir.path().join("server.key"), &server.key_pem).unwrap();
         Self { dir, ca: authority.der().clone(), client, stranger }
     }
 
     fn path(&self, name: &str) -> String {
-        self.dir.join(name).display().to_string()
+        self.dir.path().join(name).display().to_string()
     }
 
     /// The extension's config: the server's files, and `clientCa` when `mutual`.
@@ -150,12 +136,6 @@ impl Pki {
             }
         };
         TlsConnector::from(Arc::new(config))
-    }
-}
-
-impl Drop for Pki {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -240,7 +220,7 @@ async fn relative_paths_are_resolved_against_the_app_directory() {
     let _turn = one_at_a_time().await;
     let pki = Pki::new("relative");
     let config = serde_json::json!({ "cert": "server.pem", "key": "server.key" });
-    let _extension = load(config.clone(), Some(&pki.dir)).unwrap();
+    let _extension = load(config.clone(), Some(pki.dir.path())).unwrap();
     let (port, _ends) = start().await;
     let mut client = connect(port, &pki.connector(None)).await.unwrap();
     assert_eq!(client.handshake().await.unwrap(), SERVER_ID);
@@ -308,7 +288,7 @@ async fn a_plain_tcp_client_sending_garbage_is_dropped_while_tls_clients_are_ser
 async fn bad_configs_fail_the_load_saying_what_to_fix() {
     let _turn = one_at_a_time().await;
     let pki = Pki::new("config");
-    std::fs::write(pki.dir.join("empty.pem"), "not a certificate\n").unwrap();
+    std::fs::write(pki.dir.path().join("empty.pem"), "not a certificate\n").unwrap();
     let missing = pki.path("missing.pem");
     let cases = [
         (serde_json::Value::Null, "tls-transport needs a config in the app's titan.config.json extensions entry".to_owned()),

@@ -12,7 +12,7 @@ mod common;
 use std::ffi::{CStr, c_char, c_void};
 use std::ptr;
 
-use common::TempDir;
+use common::temp_dir;
 use serde_json::{Value, json};
 use titan_engine_db::db_extension;
 use titan_ext_sys::*;
@@ -113,7 +113,7 @@ fn descriptor_names_the_engine_and_its_functions() {
 
 #[test]
 fn driven_through_the_descriptor_alone() {
-    let dir = TempDir::new("abi");
+    let dir = temp_dir("abi");
     let ext = descriptor();
     let host = titan_host {
         abi_version: TITAN_ABI_VERSION,

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Barrier;
 use std::thread;
 
-use common::TempDir;
+use common::{TempDir, temp_dir};
 use serde_json::{Value, json};
 use titan_engine_db::{Db, ExecResult, Settings};
 
@@ -21,7 +21,7 @@ fn rows_json(db: &Db, sql: &str, params: Vec<Value>) -> Value {
 
 #[test]
 fn config() {
-    let dir = TempDir::new("config");
+    let dir = temp_dir("config");
     let nested = dir.path().join("a/b/c/app.db");
     let settings = Settings::from_config(json!({ "path": nested })).unwrap();
     assert_eq!(settings.path(), nested);
@@ -40,7 +40,7 @@ fn config() {
 
 #[test]
 fn connection_settings() {
-    let dir = TempDir::new("pragmas");
+    let dir = temp_dir("pragmas");
     let db = open(&dir);
     assert_eq!(rows_json(&db, "PRAGMA journal_mode", vec![]), json!([{ "journal_mode": "wal" }]));
     assert_eq!(rows_json(&db, "PRAGMA foreign_keys", vec![]), json!([{ "foreign_keys": 1 }]));
@@ -49,7 +49,7 @@ fn connection_settings() {
 
 #[test]
 fn crud() {
-    let dir = TempDir::new("crud");
+    let dir = temp_dir("crud");
     let db = open(&dir);
     db.exec_batch(
         "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT UNIQUE);
@@ -88,7 +88,7 @@ fn crud() {
 
 #[test]
 fn bound_params_of_every_kind() {
-    let dir = TempDir::new("params");
+    let dir = temp_dir("params");
     let db = open(&dir);
     let params = vec![
         Value::Null,
@@ -136,7 +136,7 @@ fn bound_params_of_every_kind() {
 
 #[test]
 fn every_column_type_decodes() {
-    let dir = TempDir::new("decode");
+    let dir = temp_dir("decode");
     let db = open(&dir);
     db.exec_batch("CREATE TABLE t (z_first, a_second, n, i, big, small, r, s, b)").unwrap();
     db.exec(
@@ -169,7 +169,7 @@ fn every_column_type_decodes() {
 
 #[test]
 fn transactions() {
-    let dir = TempDir::new("tx");
+    let dir = temp_dir("tx");
     let db = open(&dir);
     let other = open(&dir);
     db.exec_batch("CREATE TABLE t (x INTEGER)").unwrap();
@@ -206,7 +206,7 @@ fn transactions() {
 
 #[test]
 fn errors_name_the_sql() {
-    let dir = TempDir::new("errors");
+    let dir = temp_dir("errors");
     let db = open(&dir);
     let err = db.query("SELEC * FROM nowhere", None).unwrap_err();
     assert!(err.contains("syntax error") && err.contains("SQL: SELEC * FROM nowhere"), "{err}");
@@ -224,7 +224,7 @@ fn errors_name_the_sql() {
 
 #[test]
 fn statements_are_cached_and_survive_schema_changes() {
-    let dir = TempDir::new("cache");
+    let dir = temp_dir("cache");
     let db = open(&dir);
     db.exec_batch("CREATE TABLE t (a); INSERT INTO t VALUES (1);").unwrap();
     assert_eq!(serde_json::to_value(db.query("SELECT * FROM t", None).unwrap()).unwrap(), json!([{ "a": 1 }]));
@@ -235,7 +235,7 @@ fn statements_are_cached_and_survive_schema_changes() {
 #[test]
 fn two_workers_write_concurrently() {
     const PER_WORKER: i64 = 150;
-    let dir = TempDir::new("concurrent");
+    let dir = temp_dir("concurrent");
     let settings = Settings::from_config(json!({ "path": dir.path().join("app.db") })).unwrap();
     Db::for_worker(Some(&settings), 0).unwrap().exec_batch("CREATE TABLE hits (worker INTEGER, n INTEGER)").unwrap();
 

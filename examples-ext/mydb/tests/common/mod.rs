@@ -1,27 +1,8 @@
-//! A temporary directory for a test's store, removed when dropped.
+//! A temporary directory per test (tempfile's), removed when dropped.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+pub use tempfile::TempDir;
 
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(label: &str) -> TempDir {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let unique = format!("titan-mydb-{label}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let path = std::env::temp_dir().join(unique);
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create a temp dir");
-        TempDir(path)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A new empty directory named after the test, e.g. `titan-mydb-crud-XXXXXX`.
+pub fn temp_dir(label: &str) -> TempDir {
+    tempfile::Builder::new().prefix(&format!("titan-mydb-{label}-")).tempdir().expect("create a temp dir")
 }

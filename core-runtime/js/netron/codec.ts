@@ -168,6 +168,9 @@ export class NetronDecodeError extends Error {
     message: string,
     /** For TRUNCATED: what ran out and by how much, reused when the truncation is inside an extension. */
     readonly shortfall?: string,
+    /** For OVERSIZED from `FrameDecoder.push`: the frames the same chunk completed before the bad
+     * prefix. They are whole and valid: a reader handles them, then closes the connection. */
+    readonly framesBefore: Uint8Array[] = [],
   ) {
     super(message);
     this.name = "NetronDecodeError";
@@ -840,7 +843,10 @@ class ByteReader {
     const record = error as unknown as Record<string, unknown>;
     for (let i = 0; i < count; i++) {
       const key = this.extString(type, depth, "a field name");
-      record[key] = this.value(depth);
+      const value = this.value(depth);
+      // As for objects: a field named "__proto__" stays a field, not the error's prototype.
+      if (key === "__proto__") Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+      else record[key] = value;
     }
     return error;
   }
@@ -1042,7 +1048,7 @@ export class FrameDecoder {
 
   /** Feeds the next chunk of the stream and returns the bodies of every frame it completes, in order. */
   push(chunk: Uint8Array): Uint8Array[] {
-    if (this.failure) throw this.failure;
+    if (this.failure) throw new NetronDecodeError(this.failure.code, this.failure.offset, this.failure.message);
     const frames: Uint8Array[] = [];
     let at = 0;
     for (;;) {
@@ -1060,6 +1066,8 @@ export class FrameDecoder {
             "OVERSIZED",
             this.streamOffset,
             `Netron frame of ${declared} bytes (length prefix at byte offset ${this.streamOffset}) exceeds the limit of ${this.maxFrameLength} bytes; the connection must be closed. Split the payload or raise the frame limit on both peers`,
+            undefined,
+            frames,
           );
           throw this.failure;
         }

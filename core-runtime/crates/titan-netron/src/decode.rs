@@ -8,6 +8,7 @@ use crate::encode::{DEFAULT_MAX_DEPTH, is_decimal_integer};
 use crate::error::DecodeError;
 use crate::ext;
 use crate::frame::DEFAULT_MAX_FRAME_LEN;
+use crate::js_keys;
 use crate::value::{
     Definition, JsError, JsErrorClass, Long, RawExt, Reference, RegExp, StreamReference,
     TitanError, Value,
@@ -328,6 +329,7 @@ impl<'a> Reader<'a> {
             };
             entries.push((key, self.value(limits, depth)?));
         }
+        js_keys::object(&mut entries);
         Ok(Value::Object(entries))
     }
 
@@ -493,7 +495,7 @@ impl<'a> Reader<'a> {
                         format!("{digits:?} is not a decimal integer (-?[0-9]+)"),
                     ));
                 }
-                Value::BigInt(digits)
+                Value::BigInt(canonical_decimal(digits))
             }
             ext::REGEXP => Value::RegExp(Box::new(RegExp {
                 source: self.ext_string(limits, depth, type_id, "source")?,
@@ -512,6 +514,7 @@ impl<'a> Reader<'a> {
         for _ in 0..count {
             items.push(self.value(limits, depth)?);
         }
+        js_keys::set(&mut items);
         Ok(Value::Set(items))
     }
 
@@ -524,6 +527,7 @@ impl<'a> Reader<'a> {
             let key = self.value(limits, depth)?;
             entries.push((key, self.value(limits, depth)?));
         }
+        js_keys::map(&mut entries);
         Ok(Value::Map(entries))
     }
 
@@ -585,6 +589,7 @@ impl<'a> Reader<'a> {
             let key = self.ext_string(limits, depth, type_id, "a field name")?;
             fields.push((key, self.value(limits, depth)?));
         }
+        js_keys::object(&mut fields);
         Ok(JsError {
             class,
             name,
@@ -592,6 +597,24 @@ impl<'a> Reader<'a> {
             stack,
             fields,
         })
+    }
+}
+
+/// The digits as JS's `BigInt(text).toString()` gives them back: no leading zeros, no `-0`. A
+/// JS peer reads `"007"` as `7n`, so this side must too.
+fn canonical_decimal(digits: String) -> String {
+    let (negative, magnitude) = match digits.strip_prefix('-') {
+        Some(magnitude) => (true, magnitude),
+        None => (false, digits.as_str()),
+    };
+    let significant = magnitude.trim_start_matches('0');
+    if significant.len() == magnitude.len() {
+        return digits;
+    }
+    match (negative, significant) {
+        (_, "") => "0".to_owned(),
+        (true, _) => format!("-{significant}"),
+        (false, _) => significant.to_owned(),
     }
 }
 
@@ -764,6 +787,38 @@ mod tests {
         );
         let err = decode_err("c7 07 7e 0009 a0 c0 a0 0000"); // Error class 9
         assert!(err.to_string().contains("error class id 9"), "{err}");
+    }
+
+    #[test]
+    fn bigint_digits_are_read_as_js_reads_them() {
+        let bigint = |hex: &str| match Value::decode(&bytes(hex)).unwrap() {
+            Value::BigInt(digits) => digits,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(bigint("d6 78 a3 303037"), "7"); // "007"
+        assert_eq!(bigint("c7 03 78 a2 2d30"), "0"); // "-0"
+        assert_eq!(bigint("d6 78 a3 2d3030"), "0"); // "-00"
+        assert_eq!(bigint("d6 78 a3 2d3031"), "-1"); // "-01"
+        assert_eq!(bigint("d5 78 a1 30"), "0");
+        assert_eq!(bigint("d6 78 a3 2d3132"), "-12");
+    }
+
+    #[test]
+    fn repeated_keys_collapse_as_in_js() {
+        // {"a":1,"a":2} is {a: 2} to a JS peer.
+        assert_eq!(
+            Value::decode(&bytes("82 a161 01 a161 02")).unwrap(),
+            Value::Object(vec![("a".into(), Value::Number(2.0))])
+        );
+        // Set {1, 1} is Set {1}; Map {1 => 2, 1 => 3} is Map {1 => 3}.
+        assert_eq!(
+            Value::decode(&bytes("c7 06 7b 00000002 01 01")).unwrap(),
+            Value::Set(vec![Value::Number(1.0)])
+        );
+        assert_eq!(
+            Value::decode(&bytes("d7 7c 00000002 01 02 01 03")).unwrap(),
+            Value::Map(vec![(Value::Number(1.0), Value::Number(3.0))])
+        );
     }
 
     #[test]

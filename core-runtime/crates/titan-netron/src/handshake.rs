@@ -56,7 +56,15 @@ impl Handshake {
             reason: format!("not UTF-8 text ({err})"),
             excerpt: excerpt(),
         })?;
-        serde_json::from_str(text_str).map_err(|err| HandshakeError {
+        // Read as a JSON object first, as Netron does (`JSON.parse`, then `.type` and `.id`):
+        // serde's tagged enums would also take `["client-id","x"]`, and would refuse a key sent
+        // twice where `JSON.parse` keeps the last one.
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text_str)
+            .map_err(|err| HandshakeError {
+                reason: format!("not a JSON object: {err}"),
+                excerpt: excerpt(),
+            })?;
+        Self::deserialize(serde_json::Value::Object(object)).map_err(|err| HandshakeError {
             reason: err.to_string(),
             excerpt: excerpt(),
         })
@@ -85,6 +93,16 @@ mod tests {
         let parsed = Handshake::parse(br#"{"id":"x","type":"client-id","v":2}"#).unwrap();
         assert_eq!(parsed, Handshake::ClientId { id: "x".into() });
         assert_eq!(parsed.id(), "x");
+    }
+
+    #[test]
+    fn reads_the_json_as_json_parse_does() {
+        // A key sent twice: JSON.parse keeps the last.
+        let parsed = Handshake::parse(br#"{"type":"client-id","id":"a","id":"b"}"#).unwrap();
+        assert_eq!(parsed, Handshake::ClientId { id: "b".into() });
+        // An array has no `type`: Netron does not take it as a handshake message.
+        let err = Handshake::parse(br#"["client-id","x"]"#).unwrap_err();
+        assert!(err.to_string().contains("not a JSON object"), "{err}");
     }
 
     #[test]

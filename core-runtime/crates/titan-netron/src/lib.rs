@@ -22,6 +22,7 @@ mod error;
 pub mod ext;
 mod frame;
 mod handshake;
+mod js_keys;
 mod json;
 mod packet;
 pub mod transport;

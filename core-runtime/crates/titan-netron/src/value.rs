@@ -28,9 +28,12 @@ pub enum Value {
     Binary(Vec<u8>),
     /// A JS array.
     Array(Vec<Value>),
-    /// A plain JS object: a msgpack map whose keys are strings, in wire order.
+    /// A plain JS object: a msgpack map whose keys are strings, in wire order. Decoded as a JS
+    /// peer decodes it: a repeated key keeps its first position and its last value, and
+    /// array-index keys (`"0"`, `"17"`) come first in numeric order.
     Object(Vec<(String, Value)>),
-    /// A JS `bigint` (ext 120), as its decimal string (`-?[0-9]+`).
+    /// A JS `bigint` (ext 120), as its decimal string (`-?[0-9]+`). Decoded digits are canonical,
+    /// as JS's `BigInt(text)` reads them (`"007"` is `"7"`, `"-0"` is `"0"`).
     BigInt(String),
     /// A `Long` from the long.js package (ext 119).
     Long(Long),
@@ -39,9 +42,11 @@ pub enum Value {
     Date(u64),
     /// A JS `RegExp` (ext 121). Boxed, like the other rare variants, to keep `Value` small.
     RegExp(Box<RegExp>),
-    /// A JS `Set` (ext 123), in insertion order.
+    /// A JS `Set` (ext 123), in insertion order. Decoding keeps the first of items that are the
+    /// same JS primitive (SameValueZero), as `Set.add` does.
     Set(Vec<Value>),
-    /// A JS `Map` (ext 124): keys may be any value, in insertion order.
+    /// A JS `Map` (ext 124): keys may be any value, in insertion order. Decoding collapses keys
+    /// that are the same JS primitive (first position, last value), as `Map.set` does.
     Map(Vec<(Value, Value)>),
     /// A standard JS `Error` or one of its built-in subclasses (ext 126).
     Error(Box<JsError>),

@@ -75,9 +75,11 @@ fn value() -> impl Strategy<Value = Value> {
     leaf().prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             vec(inner.clone(), 0..6).prop_map(Value::Array),
-            vec((text(), inner.clone()), 0..6).prop_map(Value::Object),
-            vec(inner.clone(), 0..6).prop_map(Value::Set),
-            vec((inner.clone(), inner.clone()), 0..4).prop_map(Value::Map),
+            vec((text(), inner.clone()), 0..6)
+                .prop_map(|entries| Value::Object(js_object(entries))),
+            vec(inner.clone(), 0..6).prop_map(|items| Value::Set(distinct(items, js_primitive))),
+            vec((inner.clone(), inner.clone()), 0..4)
+                .prop_map(|entries| Value::Map(distinct(entries, |(key, _)| js_primitive(key)))),
             (
                 js_error_class(),
                 text(),
@@ -91,7 +93,7 @@ fn value() -> impl Strategy<Value = Value> {
                         name,
                         message,
                         stack,
-                        fields,
+                        fields: js_object(fields),
                     })
                 }),
             (vec(inner.clone(), 13), any::<bool>()).prop_map(|(fields, _)| {
@@ -111,6 +113,38 @@ fn value() -> impl Strategy<Value = Value> {
             }),
         ]
     })
+}
+
+/// A JS peer collapses repeated keys and puts array-index keys first (src/js_keys.rs), so a
+/// value that survives the wire unchanged has neither: generated ones keep the first of each.
+fn js_object(entries: Vec<(String, Value)>) -> Vec<(String, Value)> {
+    let is_index = |key: &str| !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit());
+    let entries = entries
+        .into_iter()
+        .filter(|(key, _)| !is_index(key))
+        .collect();
+    distinct(entries, |(key, _)| Some(key.clone()))
+}
+
+/// A JS primitive's identity under SameValueZero (the number strategy has no NaN; -0 is 0);
+/// objects, arrays and class instances have none, they are always distinct.
+fn js_primitive(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) => Some(format!("{:?}", Value::Number(n + 0.0))),
+        Value::Undefined | Value::Null | Value::Bool(_) | Value::String(_) | Value::BigInt(_) => {
+            Some(format!("{value:?}"))
+        }
+        _ => None,
+    }
+}
+
+/// Keeps the first of the items that share a key (`None`: no key, always kept).
+fn distinct<T>(items: Vec<T>, key: impl Fn(&T) -> Option<String>) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .filter(|item| key(item).is_none_or(|key| seen.insert(key)))
+        .collect()
 }
 
 fn error_fields(error: &mut TitanError) -> [&mut Value; 13] {

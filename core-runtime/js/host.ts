@@ -383,14 +383,29 @@ function libraryFingerprint(spec: ExtensionSpec): string | null {
   }
 }
 
-/** Extensions for a new build: the loaded ones when the build registers the same, else a fresh
- * load. A native extension whose library changed on disk is reloaded in place (`extReload`):
- * workers move to the new build without a restart, and generations started afterwards bind its
- * new function list. */
+/** One loaded extension and what it was loaded from. */
+interface LoadedExtension {
+  /** The spec as JSON: two specs with the same key are the same extension, loaded the same way. */
+  key: string;
+  spec: ExtensionSpec;
+  bound: BoundExtension;
+  fingerprint: string | null;
+}
+
+/** What a transport extension's second `init` reports while its first instance holds the scheme. */
+const TRANSPORT_TAKEN = /a transport for (\S+):\/\/ is registered already/;
+
+/**
+ * Extensions for a new build, diffed per extension against the loaded ones: a spec identical to
+ * a loaded one (same name, library, config, ...) keeps that instance (same id, no second `init`);
+ * only new or changed specs load, and only removed or changed ones are handed back for release.
+ * Keeping unchanged instances is what lets a transport extension (tls://) stay loaded across
+ * rebuilds: a second instance could not register its scheme while the first holds it. A native
+ * extension whose library changed on disk is reloaded in place (`extReload`): workers move to the
+ * new build without a restart, and generations started afterwards bind its new function list.
+ */
 class ExtensionSet {
-  private key = "[]";
-  private fingerprints: (string | null)[] = [];
-  bound: BoundExtension[] = [];
+  private loaded: LoadedExtension[] = [];
 
   constructor(
     private readonly native: Native,
@@ -398,47 +413,92 @@ class ExtensionSet {
     private readonly log: (line: string) => void,
   ) {}
 
+  /** The extensions for a generation of `specs` (in their order), and the loaded ones it no
+   * longer uses (`previous`: release them once the generations using them have stopped). On
+   * failure nothing changes: what this call loaded is released and the loaded set keeps serving. */
   use(specs: readonly ExtensionSpec[] | undefined): { bound: BoundExtension[]; previous: BoundExtension[] } {
-    const key = JSON.stringify(specs ?? []);
-    if (key === this.key) {
-      this.reloadChangedLibraries(specs ?? []);
-      return { bound: this.bound, previous: [] };
+    const wanted = (specs ?? []).map((spec) => ({ spec, key: JSON.stringify(spec) }));
+    // Each loaded instance serves at most one wanted spec (a list could repeat a spec).
+    const unclaimed = [...this.loaded];
+    const kept = wanted.map(({ key }) => {
+      const index = unclaimed.findIndex((loaded) => loaded.key === key);
+      return index < 0 ? undefined : unclaimed.splice(index, 1)[0]!;
+    });
+    for (const loaded of kept) if (loaded) this.reloadIfRebuilt(loaded);
+
+    const added: LoadedExtension[] = [];
+    let next: LoadedExtension[];
+    try {
+      next = wanted.map(({ spec, key }, index) => {
+        const loaded = kept[index];
+        if (loaded) return loaded;
+        const fresh = { key, spec, bound: this.load(spec, unclaimed), fingerprint: libraryFingerprint(spec) };
+        added.push(fresh);
+        return fresh;
+      });
+    } catch (err) {
+      this.release(added.map((loaded) => loaded.bound));
+      throw err;
     }
-    const previous = this.bound;
-    this.bound = loadExtensions(this.native, specs ?? [], this.dataDir);
-    this.fingerprints = (specs ?? []).map(libraryFingerprint);
-    this.key = key;
-    return { bound: this.bound, previous };
+    this.loaded = next;
+    return { bound: next.map((loaded) => loaded.bound), previous: unclaimed.map((loaded) => loaded.bound) };
   }
 
-  /** Same specs, rebuilt libraries: swap each changed native build in place. A failure leaves
-   * that extension's previous build serving and fails the reload with the cause. */
-  private reloadChangedLibraries(specs: readonly ExtensionSpec[]) {
-    specs.forEach((spec, index) => {
-      const fingerprint = libraryFingerprint(spec);
-      if (spec.kind !== "native" || fingerprint === this.fingerprints[index]) return;
-      const started = performance.now();
-      let info;
-      try {
-        info = this.native.extReload(this.bound[index]!.id, spec.library, this.dataDir);
-      } catch (err) {
+  /** Loads `spec`; `replaced` are the loaded instances the new set drops, for the message when a
+   * changed transport extension cannot load beside its running instance. */
+  private load(spec: ExtensionSpec, replaced: readonly LoadedExtension[]): BoundExtension {
+    try {
+      return loadExtensions(this.native, [spec], this.dataDir)[0]!;
+    } catch (err) {
+      const scheme = TRANSPORT_TAKEN.exec((err as Error).message)?.[1];
+      if (scheme && replaced.some((loaded) => loaded.spec.name === spec.name)) {
+        // Its running instance holds the scheme, and the Netron listeners bound at start run that
+        // instance's code: loading the change beside it, or in its place, would leave the
+        // listeners on the old settings while the app claims the new ones.
         throw new TitanHostError(
-          `extension ${spec.name} (t.${spec.namespace}) could not be reloaded in place: ${(err as Error).message}; its previous build keeps serving`,
-          "fix the extension and build it again (`titan build ext`)",
+          `extension ${spec.name} changed (its entry in titan.config.json or its titan.json), but it provides the ${scheme}:// Netron transport, ` +
+            `which the listeners bound at start keep using: the change needs a restart; the running server keeps the previous ${spec.name}`,
+          `restart the server to apply the change to ${spec.name}`,
         );
       }
-      const ms = performance.now() - started;
-      this.fingerprints[index] = fingerprint;
-      // A new array: generations already running keep the list they were started with.
-      const functions = info.functions.map((f) => ({ name: f.name, arity: f.arity }));
-      this.bound = this.bound.map((bound, i) => (i === index ? { ...bound, functions } : bound));
-      this.log(`extension ${spec.name} reloaded in place in ${ms.toFixed(1)} ms`);
-    });
+      throw err;
+    }
+  }
+
+  /** An unchanged spec whose native library was rebuilt: swap the build in place. A failure
+   * leaves that extension's previous build serving and fails the reload with the cause. */
+  private reloadIfRebuilt(loaded: LoadedExtension) {
+    const { spec } = loaded;
+    const fingerprint = libraryFingerprint(spec);
+    if (spec.kind !== "native" || fingerprint === loaded.fingerprint) return;
+    const started = performance.now();
+    let info;
+    try {
+      info = this.native.extReload(loaded.bound.id, spec.library, this.dataDir);
+    } catch (err) {
+      throw new TitanHostError(
+        `extension ${spec.name} (t.${spec.namespace}) could not be reloaded in place: ${(err as Error).message}; its previous build keeps serving`,
+        // A transport extension's build cannot be swapped under its listeners (the core says so).
+        /restart the server/.test((err as Error).message) ? `restart the server to load the new build of ${spec.name}` : "fix the extension and build it again (`titan build ext`)",
+      );
+    }
+    const ms = performance.now() - started;
+    loaded.fingerprint = fingerprint;
+    // A new object: generations already running keep the function list they were started with.
+    loaded.bound = { ...loaded.bound, functions: info.functions.map((f) => ({ name: f.name, arity: f.arity })) };
+    this.log(`extension ${spec.name} reloaded in place in ${ms.toFixed(1)} ms`);
   }
 
   /** Lets the process unload extensions no generation uses; each unloads once its workers stop. */
   release(extensions: BoundExtension[]) {
     for (const extension of extensions) this.native.extRelease(extension.id);
+  }
+
+  /** The server stopped: releases every loaded extension, so the process can load them again
+   * (a transport extension's scheme is free for the next server). */
+  releaseAll() {
+    this.release(this.loaded.map((loaded) => loaded.bound));
+    this.loaded = [];
   }
 }
 
@@ -489,6 +549,7 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
   } catch (err) {
     native.shutdownServer(bound.id);
     pool?.beginClose();
+    extensions.releaseAll();
     throw err;
   }
   const workers = pool;
@@ -530,6 +591,7 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
         for (const w of running) w.state = "draining";
         native.shutdownServer(bound.id);
         await workers.awaitExit(running, config.shutdownTimeout);
+        extensions.releaseAll();
       })();
       return closing;
     },

@@ -281,3 +281,73 @@ describe("the host reloads a rebuilt native extension in place", { timeout: 300_
     assert.equal((await value()).value, "b");
   });
 });
+
+describe("the host keeps unchanged extensions loaded across rebuilds", { timeout: 300_000 }, () => {
+  let fx: Fixtures;
+  let server: TitanServer;
+  let s: ReturnType<typeof scratch>;
+  const dirs: string[] = [];
+  const logs: string[] = [];
+
+  const swap = (config: Record<string, unknown>): ExtensionSpec => ({ name: "swap", namespace: "swap", kind: "native", library: fx.swapA, entry: null, config: { ...s.config, ...config } });
+  const kitchenSink = (): ExtensionSpec => ({ name: "kitchen-sink", namespace: "ks", kind: "native", library: fx.kitchenSink, entry: null, config: null });
+  /** A build whose `/value` answers swap's value and whether t.ks is bound. */
+  const writeBuild = (extensions: ExtensionSpec[]) => {
+    const dir = mkdtempSync(join(tmpdir(), "titan-keep-build-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "actions.mjs"), `export const actions = {\n  value: defineAction(() => ({ value: t.swap.value(), sum: t.ks ? t.ks.add(1, 2) : null })),\n};\n`);
+    const manifest: BuildManifest = { format: 1, bundle: "actions.mjs", routes: [{ method: "GET", path: "/value", action: "value" }], actions: [], config: CONFIG, extensions };
+    writeFileSync(join(dir, "titan.build.json"), JSON.stringify(manifest));
+    return dir;
+  };
+  // A fresh connection per request: a kept-alive one may still reach a draining worker.
+  const value = async () => (await (await fetch(`${server.url}/value`, { headers: { connection: "close" } })).json()) as { value: string; sum: number | null };
+  const inits = () => s.lines().filter((line) => line.startsWith("init a "));
+
+  before(async () => {
+    fx = buildFixtures();
+    s = scratch("keep");
+    server = await startServer({ buildDir: writeBuild([swap({})]), dataDir: s.dir, log: (line) => logs.push(line) });
+  });
+  after(async () => {
+    await server?.close();
+    // Closing the server releases its extensions: the last instance of swap unloads.
+    await until("swap to unload after close", () => count(s.lines(), "unload a ") === inits().length);
+    rmSync(s.dir, { recursive: true, force: true });
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("adding and removing another extension leaves an unchanged one loaded: no second init, no unload", async () => {
+    assert.deepEqual(await value(), { value: "a", sum: null });
+    await server.reload(writeBuild([swap({}), kitchenSink()]));
+    assert.deepEqual(await value(), { value: "a", sum: 3 });
+    await server.reload(writeBuild([kitchenSink(), swap({})]));
+    await server.reload(writeBuild([swap({})]));
+    assert.deepEqual(await value(), { value: "a", sum: null });
+    // Give the drained generations time to release what they held: swap is not among it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(inits().length, 1, s.lines().join("\n"));
+    assert.equal(count(s.lines(), "unload a "), 0, s.lines().join("\n"));
+    assert.equal(logs.filter((line) => line.includes("reloaded in place")).length, 0);
+  });
+
+  test("a changed config loads a new instance, and the replaced one unloads once its workers stop", async () => {
+    await server.reload(writeBuild([swap({ note: "changed" })]));
+    assert.deepEqual(await value(), { value: "a", sum: null });
+    assert.deepEqual(inits().map((line) => line.split(" data_dir=")[0]), [`init a config=${JSON.stringify(s.config)}`, `init a config=${JSON.stringify({ ...s.config, note: "changed" })}`]);
+    await until("the replaced instance to unload", () => count(s.lines(), "unload a ") === 1);
+    // The new instance stays for the next rebuild with the same config.
+    await server.reload(writeBuild([swap({ note: "changed" }), kitchenSink()]));
+    assert.deepEqual(await value(), { value: "a", sum: 3 });
+    assert.equal(inits().length, 2);
+  });
+
+  test("a rebuild whose extension cannot load fails and changes nothing", async () => {
+    const broken: ExtensionSpec = { name: "abi-mismatch", namespace: "broken", kind: "native", library: fx.abiMismatch, entry: null, config: null };
+    await assert.rejects(server.reload(writeBuild([swap({ note: "changed" }), broken])), /extension abi-mismatch \(t\.broken\) could not be loaded: .*ABI 2/);
+    assert.deepEqual(await value(), { value: "a", sum: 3 });
+    await server.reload(writeBuild([swap({ note: "changed" })]));
+    assert.deepEqual(await value(), { value: "a", sum: null });
+    assert.equal(inits().length, 2, "swap was neither reloaded nor loaded again");
+  });
+});

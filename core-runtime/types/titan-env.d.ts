@@ -72,6 +72,20 @@ declare global {
   interface TitanNetronCaller {
     transport: "netron" | "http";
     auth?: { userId?: unknown; roles?: unknown; claims: Record<string, unknown> };
+    /** What the connection's transport proved about the peer: with tls-transport and `clientCa`,
+     * the verified client certificate (`subject`, `issuer`, `subjectAltName`, `fingerprint256`,
+     * `serialNumber`, `validTo`, and `certificate` as hex DER). */
+    peer?: {
+      transport?: string;
+      subject?: string;
+      issuer?: string;
+      subjectAltName?: string;
+      fingerprint256?: string;
+      serialNumber?: string;
+      validTo?: string;
+      certificate?: string;
+      [field: string]: unknown;
+    };
   }
 
   interface TitanNetron {

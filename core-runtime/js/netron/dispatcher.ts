@@ -14,15 +14,18 @@ import {
   responseTo,
   type Packet,
 } from "./codec.js";
-import { asTitanError, checkOutput, invoke, readProperty, withCaller, writeProperty, type CallerContext, type ContractSchema, type ServiceRegistry } from "./services.js";
+import { X509Certificate } from "node:crypto";
+import { asTitanError, checkOutput, invoke, readProperty, withCaller, writeProperty, type CallerContext, type ContractSchema, type PeerIdentity, type ServiceRegistry } from "./services.js";
 
 /** How the core hands a Netron job to JS: `[kind, connection, payload]`. */
 export const enum NetronJobKind {
   Packet = 1,
   Continue = 2,
   Closed = 3,
+  /** Who the peer proved to be in its transport's handshake (payload: a JSON object's text). */
+  Peer = 4,
 }
-export type RawNetronJob = [NetronJobKind, number, Uint8Array | number[] | null];
+export type RawNetronJob = [NetronJobKind, number, Uint8Array | number[] | string | null];
 
 /** What to write back for one job. */
 export interface NetronReply {
@@ -94,6 +97,9 @@ export class NetronDispatcher {
         break;
       case NetronJobKind.Closed:
         this.close(connection);
+        break;
+      case NetronJobKind.Peer:
+        this.state(connection).caller.peer = peerIdentity(payload as string, this.options.onError);
         break;
     }
     return { frames: this.out.bytes(), continueStreams };
@@ -250,10 +256,10 @@ export class NetronDispatcher {
     }
     try {
       const claims = this.options.verifyToken(token);
-      state.caller = { transport: "netron", auth: authOf(claims) };
+      state.caller = { ...state.caller, auth: authOf(claims) };
       return { success: true, context: { userId: claims.sub, roles: claims.roles ?? [], ...claims } };
     } catch (error) {
-      state.caller = { transport: "netron" };
+      state.caller = { transport: "netron", peer: state.caller.peer };
       return { success: false, error: (error as Error).message };
     }
   }
@@ -306,6 +312,33 @@ export class NetronDispatcher {
 }
 
 const HTTP_STREAM_LIMIT = 10_000;
+
+/** The transport's identity JSON, with its certificate (hex DER) decoded for services. */
+function peerIdentity(json: string, onError: DispatcherOptions["onError"]): PeerIdentity {
+  let peer: PeerIdentity;
+  try {
+    peer = JSON.parse(json) as PeerIdentity;
+  } catch (error) {
+    onError?.("a transport's peer identity is not JSON", error);
+    return {};
+  }
+  if (typeof peer.certificate === "string") {
+    try {
+      const cert = new X509Certificate(Buffer.from(peer.certificate, "hex"));
+      Object.assign(peer, {
+        subject: cert.subject,
+        issuer: cert.issuer,
+        subjectAltName: cert.subjectAltName,
+        fingerprint256: cert.fingerprint256,
+        serialNumber: cert.serialNumber,
+        validTo: cert.validTo,
+      });
+    } catch (error) {
+      onError?.("a transport's peer certificate did not parse", error);
+    }
+  }
+  return peer;
+}
 
 function authOf(claims: Record<string, unknown>): NonNullable<CallerContext["auth"]> {
   return { userId: claims.sub, roles: claims.roles, claims };

@@ -163,7 +163,7 @@ describe("netron served by the runtime's workers", () => {
       const meta = definition.meta as { name: string; version: string; methods: Record<string, { type: string; arguments: unknown[] }> };
       assert.equal(meta.name, "calculator");
       assert.equal(meta.version, "1.0.0");
-      assert.deepEqual(Object.keys(meta.methods).sort(), ["add", "announce", "count", "fail", "failing", "forever", "instance", "thread", "whoami"]);
+      assert.deepEqual(Object.keys(meta.methods).sort(), ["add", "announce", "count", "fail", "failing", "forever", "instance", "peer", "thread", "whoami"]);
       assert.equal(meta.methods.count!.type, "stream");
       assert.equal(meta.methods.add!.arguments.length, 2);
       assert.equal((await peer.call(definition.id, "add", 2, 3)).data, 5);

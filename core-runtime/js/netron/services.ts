@@ -58,10 +58,27 @@ export function withCaller<T>(caller: CallerContext, step: () => T): T {
   }
 }
 
-/** Who is calling: the peer's authentication, if any. */
+/** Who is calling: the peer's authentication, if any, and what its transport proved about it. */
 export interface CallerContext {
   auth?: { userId?: unknown; roles?: unknown; claims: Record<string, unknown> };
   transport: "netron" | "http";
+  peer?: PeerIdentity;
+}
+
+/** What a transport extension proved about the peer in its handshake (tls-transport with
+ * `clientCa`: the verified client certificate, decoded). */
+export interface PeerIdentity {
+  /** The transport's scheme ("tls"). */
+  transport?: string;
+  /** The certificate as the transport gave it (hex DER). */
+  certificate?: string;
+  subject?: string;
+  issuer?: string;
+  subjectAltName?: string;
+  fingerprint256?: string;
+  serialNumber?: string;
+  validTo?: string;
+  [field: string]: unknown;
 }
 
 const SERVICE_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;

@@ -220,6 +220,16 @@ impl Session for TlsSession {
     fn close(&mut self) {
         self.connection.send_close_notify();
     }
+
+    /// The client certificate the handshake verified (with `clientCa`), as hex DER: the runtime
+    /// decodes it for services (`t.netron.caller().peer`: subject, issuer, fingerprint...).
+    fn peer_identity(&self) -> Result<Option<serde_json::Value>, TransportError> {
+        let Some(leaf) = self.connection.peer_certificates().and_then(|chain| chain.first()) else { return Ok(None) };
+        let hex: String = leaf.iter().map(|byte| format!("{byte:02x}")).collect();
+        let protocol = self.connection.protocol_version().map(|version| format!("{version:?}"));
+        let cipher = self.connection.negotiated_cipher_suite().map(|suite| format!("{:?}", suite.suite()));
+        Ok(Some(serde_json::json!({ "transport": SCHEME, "certificate": hex, "protocol": protocol, "cipher": cipher })))
+    }
 }
 
 fn init(config: serde_json::Value) -> Result<(), String> {

@@ -261,6 +261,38 @@ async fn with_client_ca_only_clients_with_a_certificate_from_it_get_through() {
     assert_eq!(member.ping(7, "mutual".into()).await, Value::from("mutual"));
 }
 
+/// The identity the runtime gets for the next connection on `listener`, as JSON.
+async fn identity_of_next_peer(listener: &Listener) -> Option<serde_json::Value> {
+    let connection = listener.accept().await.unwrap().open().await.unwrap();
+    connection.peer_identity().map(|text| serde_json::from_str(text).unwrap())
+}
+
+#[tokio::test]
+async fn the_runtime_learns_the_client_certificate_the_handshake_verified() {
+    let _turn = one_at_a_time().await;
+    let pki = Pki::new("identity");
+    let hex = |der: &[u8]| der.iter().map(|byte| format!("{byte:02x}")).collect::<String>();
+
+    let _extension = load(pki.config(true), None).unwrap();
+    let listener = Listener::bind_with(&parse_listen_address("tls://127.0.0.1:0").unwrap(), transport_registry()).await.unwrap();
+    let ListenAddress::Extension { port, .. } = listener.local_address().unwrap() else { panic!("not an extension's listener") };
+    let member = pki.connector(Some(&pki.client));
+    let (identity, client) = tokio::join!(identity_of_next_peer(&listener), connect(port, &member));
+    let identity = identity.expect("a verified client certificate is an identity");
+    assert_eq!(identity["certificate"], hex(&pki.client.cert), "the leaf certificate, as hex DER");
+    assert_eq!(identity["transport"], "tls");
+    assert_eq!(identity["protocol"], "TLSv1_3");
+    drop((client, listener, _extension));
+
+    // Without clientCa the peer proves nothing.
+    let _extension = load(pki.config(false), None).unwrap();
+    let listener = Listener::bind_with(&parse_listen_address("tls://127.0.0.1:0").unwrap(), transport_registry()).await.unwrap();
+    let ListenAddress::Extension { port, .. } = listener.local_address().unwrap() else { panic!("not an extension's listener") };
+    let anonymous = pki.connector(None);
+    let (identity, _client) = tokio::join!(identity_of_next_peer(&listener), connect(port, &anonymous));
+    assert_eq!(identity, None);
+}
+
 #[tokio::test]
 async fn a_plain_tcp_client_sending_garbage_is_dropped_while_tls_clients_are_served() {
     let _turn = one_at_a_time().await;

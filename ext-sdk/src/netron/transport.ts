@@ -90,8 +90,37 @@ function closedError(address: NetronAddress): NetronClientError {
 
 const TLS_ERROR = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME|ALTNAME/;
 
+/**
+ * The server ended the TLS handshake with an alert: under TLS 1.3 a server that refuses the
+ * client's certificate says so only after the client's side of the handshake is done, so this
+ * arrives as the connection's end. An error that says what the server wants, or undefined when
+ * `error` is no alert.
+ */
+function tlsRefused(address: NetronAddress, error: unknown): NetronClientError | undefined {
+  const { reason, code } = (error ?? {}) as { reason?: unknown; code?: unknown };
+  // node:tls (OpenSSL) puts the alert in `reason` ("tlsv13 alert certificate required") and `code`.
+  const alert =
+    (typeof reason === "string" ? /\balert (.+)$/.exec(reason)?.[1] : undefined) ??
+    (typeof code === "string" ? /_ALERT_(\w+)$/.exec(code)?.[1]?.toLowerCase().replace(/_/g, " ") : undefined);
+  if (!alert) return undefined;
+  let detail: string;
+  if (alert === "certificate required") {
+    detail = "it requires a client certificate (mutual TLS). Pass tls.cert and tls.key: a certificate signed by a CA the server trusts (its clientCa) and its key";
+  } else if (/unknown ca|bad certificate|certificate unknown|unsupported certificate|certificate expired|certificate revoked|access denied/.test(alert)) {
+    detail = "it does not accept the client certificate in tls.cert. Use one signed by a CA the server trusts (its clientCa), valid now and issued for client authentication";
+  } else {
+    detail = "check that the server speaks TLS 1.3 and that tls.servername (or the host) is a name it serves";
+  }
+  return new NetronClientError("connection-failed", ErrorCode.SERVICE_UNAVAILABLE, `could not connect to ${address.text}: the server refused the TLS connection (alert "${alert}"): ${detail}`, {
+    details: { address: address.text, tlsAlert: alert },
+    cause: error,
+  });
+}
+
 /** Turns a failure to open the transport into an error that says what to check. */
 function connectFailure(address: NetronAddress, error: NodeJS.ErrnoException): NetronClientError {
+  const refused = tlsRefused(address, error);
+  if (refused) return refused;
   const code = error.code ?? "";
   const target = address.kind === "unix" ? address.path : address.kind === "ws" ? address.url : `${address.host}:${address.port}`;
   let detail: string;
@@ -382,7 +411,10 @@ function handshake(transport: FrameTransport, address: NetronAddress, options: T
             "handshake-timeout",
             ErrorCode.REQUEST_TIMEOUT,
             `${address.text} accepted the connection but sent no Netron handshake within ${options.handshakeTimeout} ms; ` +
-              `check that the address is a Netron endpoint (not plain HTTP or another protocol), or raise handshakeTimeout`,
+              `check that the address is a Netron endpoint (not plain HTTP or another protocol)` +
+              // A tls:// listener waits for the client's TLS hello, so a plain client hears nothing.
+              (transport.kind === "tcp" ? ` and that it is not a tls:// one (then connect with tls://)` : "") +
+              `, or raise handshakeTimeout`,
             { details: { address: address.text, timeout: options.handshakeTimeout } },
           ),
         ),
@@ -393,7 +425,9 @@ function handshake(transport: FrameTransport, address: NetronAddress, options: T
         details: { address: address.text },
         cause,
       });
-    const onClose = (error: NetronClientError | undefined): void =>
+    const onClose = (error: NetronClientError | undefined): void => {
+      const refused = transport.kind === "tls" ? tlsRefused(address, error?.cause) : undefined;
+      if (refused) return fail(refused);
       fail(
         new NetronClientError(
           "connection-failed",
@@ -402,6 +436,7 @@ function handshake(transport: FrameTransport, address: NetronAddress, options: T
           { details: { address: address.text }, cause: error },
         ),
       );
+    };
     const onFrame = (body: Uint8Array): void => {
       if (settled) return;
       if (!isJsonText(body)) {

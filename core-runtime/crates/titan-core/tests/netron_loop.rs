@@ -61,6 +61,8 @@ fn spawn_worker(control: Arc<ServerControl>, slot: u32, seen: mpsc::Sender<Strin
                     let _ = seen.send(format!("{slot}:closed"));
                     Outbound::default()
                 }
+                // Built-in transports prove nothing about their peers.
+                NetronJobKind::Peer(identity) => panic!("a tcp/unix/ws peer has no identity, got {identity}"),
             };
             worker.netron_reply(job.connection, outbound);
         }

@@ -287,7 +287,8 @@ fn job_to_js(env: &Env, job: Job) -> Result<Array<'_>> {
 }
 
 // A Netron job: `[kind, connection, payload]`; kind 1 = a packet (payload: its bytes), 2 = streams
-// to continue (payload: their ids), 3 = the connection closed (payload: null). Its first slot is
+// to continue (payload: their ids), 3 = the connection closed (payload: null), 4 = who the peer
+// proved to be in its transport's handshake (payload: a JSON object's text). Its first slot is
 // a number, where an HTTP request's is its id string.
 fn netron_to_js(env: &Env, job: titan_core::server::NetronJob) -> Result<Array<'_>> {
     let mut out = env.create_array(3)?;
@@ -305,6 +306,10 @@ fn netron_to_js(env: &Env, job: titan_core::server::NetronJob) -> Result<Array<'
         NetronJobKind::Closed => {
             out.set(0, 3u32)?;
             out.set(2, Null)?;
+        }
+        NetronJobKind::Peer(identity) => {
+            out.set(0, 4u32)?;
+            out.set(2, identity)?;
         }
     }
     Ok(out)

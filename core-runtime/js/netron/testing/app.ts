@@ -25,6 +25,10 @@ export const CALCULATOR_SERVICE = `defineService({
     whoami() { return t.netron.caller()?.auth?.userId ?? null; },
     instance() { return process.env.TITAN_TEST_INSTANCE ?? "in-process"; },
     thread() { return threadId; },
+    peer() {
+      const peer = t.netron.caller()?.peer;
+      return peer ? { transport: peer.transport, subject: peer.subject, issuer: peer.issuer, fingerprint256: peer.fingerprint256 } : null;
+    },
   },
   properties: {
     precision: 12,
@@ -51,6 +55,8 @@ export interface Calculator {
   whoami(): string | null;
   instance(): string;
   thread(): number;
+  /** What the connection's transport proved about the caller (tls-transport with clientCa). */
+  peer(): { transport: string; subject: string; issuer: string; fingerprint256: string } | null;
 }
 
 const CONFIG: ResolvedConfig = { host: "127.0.0.1", port: 0, workers: 2, bodyLimit: 1 << 20, actionTimeout: 5000, shutdownTimeout: 3000 };

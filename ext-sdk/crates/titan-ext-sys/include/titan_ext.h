@@ -185,7 +185,18 @@ typedef struct titan_transport_def {
     void (*close)(void *session);          /* optional: queue a close_notify */
     void (*free_state)(void *state);       /* optional: once, any thread */
     titan_free_value_fn free_value;        /* required: frees error messages */
+    /* -- appended in ABI 1 (titan-ext 0.1): the host checks struct_size before reading (see
+     *    TITAN_TRANSPORT_HAS_PEER_IDENTITY) -- */
+    /* Optional. Who the peer proved to be, asked once when the handshake has ended: sets
+     * *identity to a TITAN_JSON object (freed through free_value), or TITAN_NULL when the peer
+     * proved nothing (no client certificate). Services see it as the caller's `peer`. */
+    titan_status (*peer_identity)(void *session, titan_value *identity, titan_value *error);
 } titan_transport_def;
+
+/* Whether `def` (a table of def->struct_size bytes) has `peer_identity`: an older extension's
+ * ends before it. */
+#define TITAN_TRANSPORT_HAS_PEER_IDENTITY(def) \
+    ((def)->struct_size >= offsetof(titan_transport_def, peer_identity) + sizeof(void *))
 
 /* ---- The extension --------------------------------------------------------------------- */
 
@@ -298,7 +309,7 @@ TITAN_CHECK_OFFSET(titan_extension, worker_drop, 64);
 TITAN_CHECK_OFFSET(titan_extension, unload, 72);
 TITAN_CHECK_OFFSET(titan_extension, free_value, 80);
 
-TITAN_CHECK_SIZE(titan_transport_def, 112);
+TITAN_CHECK_SIZE(titan_transport_def, 120);
 TITAN_CHECK_OFFSET(titan_transport_def, struct_size, 0);
 TITAN_CHECK_OFFSET(titan_transport_def, reserved, 4);
 TITAN_CHECK_OFFSET(titan_transport_def, scheme, 8);
@@ -314,6 +325,7 @@ TITAN_CHECK_OFFSET(titan_transport_def, is_handshaking, 80);
 TITAN_CHECK_OFFSET(titan_transport_def, close, 88);
 TITAN_CHECK_OFFSET(titan_transport_def, free_state, 96);
 TITAN_CHECK_OFFSET(titan_transport_def, free_value, 104);
+TITAN_CHECK_OFFSET(titan_transport_def, peer_identity, 112);
 
 #undef TITAN_CHECK_SIZE
 #undef TITAN_CHECK_OFFSET

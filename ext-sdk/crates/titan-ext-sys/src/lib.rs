@@ -248,6 +248,19 @@ pub struct titan_transport_def {
     pub free_state: Option<unsafe extern "C" fn(state: *mut c_void)>,
     /// Frees the buffer of an error message this table's functions produced. Required.
     pub free_value: titan_free_value_fn,
+    // -- appended in ABI 1 (titan-ext 0.1): read only when `struct_size` covers it --
+    /// Who the peer proved to be, asked once when the handshake has ended: sets `*identity` to a
+    /// `TITAN_JSON` object (freed through `free_value`), or `TITAN_NULL` when the peer proved
+    /// nothing (no client certificate). Services see it as the caller's `peer`. Optional.
+    pub peer_identity: Option<unsafe extern "C" fn(session: *mut c_void, identity: *mut titan_value, error: *mut titan_value) -> titan_status>,
+}
+
+impl titan_transport_def {
+    /// Whether a definition of `struct_size` bytes has `peer_identity`: an older extension's
+    /// ends before it.
+    pub const fn has_peer_identity(struct_size: u32) -> bool {
+        struct_size as usize >= core::mem::offset_of!(titan_transport_def, peer_identity) + core::mem::size_of::<usize>()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,7 +341,7 @@ mod tests {
         assert_eq!(size_of::<titan_function_def>(), 32);
         assert_eq!(size_of::<titan_host>(), 48);
         assert_eq!(size_of::<titan_extension>(), 88);
-        assert_eq!(size_of::<titan_transport_def>(), 112);
+        assert_eq!(size_of::<titan_transport_def>(), 120);
     }
 
     /// A table from a host built before `data_dir` was appended (32 bytes) does not have it.
@@ -337,5 +350,12 @@ mod tests {
         assert!(!titan_host::has_data_dir(32));
         assert!(!titan_host::has_data_dir(47));
         assert!(titan_host::has_data_dir(48));
+    }
+
+    /// A transport built before `peer_identity` was appended (112 bytes) does not have it.
+    #[test]
+    fn peer_identity_is_read_only_from_definitions_that_have_it() {
+        assert!(!titan_transport_def::has_peer_identity(112));
+        assert!(titan_transport_def::has_peer_identity(120));
     }
 }

@@ -69,7 +69,8 @@ fn offsets() -> BTreeSet<(String, String, usize)> {
         }
         titan_transport_def {
             struct_size, reserved, scheme, state, session_new, session_free, read_tls, read_plain,
-            write_plain, write_tls, wants_write, is_handshaking, close, free_state, free_value
+            write_plain, write_tls, wants_write, is_handshaking, close, free_state, free_value,
+            peer_identity
         }
     }
 }
@@ -161,6 +162,11 @@ fn a_c_compiler_agrees_and_the_c_example_works() {
     older.struct_size = (uint32_t)offsetof(titan_host, data_dir);
     newer.struct_size = (uint32_t)sizeof(titan_host);
     printf("data_dir %d %d\n", TITAN_HOST_HAS_DATA_DIR(&older) ? 1 : 0, TITAN_HOST_HAS_DATA_DIR(&newer) ? 1 : 0);
+    titan_transport_def older_transport = {0}, newer_transport = {0};
+    older_transport.struct_size = (uint32_t)offsetof(titan_transport_def, peer_identity);
+    newer_transport.struct_size = (uint32_t)sizeof(titan_transport_def);
+    printf("peer_identity %d %d\n", TITAN_TRANSPORT_HAS_PEER_IDENTITY(&older_transport) ? 1 : 0,
+           TITAN_TRANSPORT_HAS_PEER_IDENTITY(&newer_transport) ? 1 : 0);
 "#;
     program += r#"
     const titan_extension *ext = titan_extension_entry(TITAN_ABI_VERSION);
@@ -191,6 +197,7 @@ fn a_c_compiler_agrees_and_the_c_example_works() {
     let mut expected: Vec<String> = sizes().into_iter().map(|(ty, n)| format!("size {ty} {n}")).collect();
     expected.extend(offsets().into_iter().map(|(ty, field, n)| format!("offset {ty} {field} {n}")));
     expected.push("data_dir 0 1".to_owned());
+    expected.push("peer_identity 0 1".to_owned());
     expected.push(format!("extension hello 1.0.0 {TITAN_ABI_VERSION} 2"));
     expected.push(format!("call greet {TITAN_OK} hello, Ada"));
     expected.push(format!("call add {TITAN_ERR} add takes two numbers"));

@@ -34,6 +34,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use titan_ext_sys::*;
 
 use crate::private::{error_value, free_value, init_host, panic_message};
+use crate::value::json_into_value;
 
 /// A Netron transport for `SCHEME://HOST:PORT` addresses.
 pub trait Transport: Send + Sync + 'static {
@@ -76,6 +77,13 @@ pub trait Session: Send + 'static {
     /// Queues the end of the stream for the peer (TLS's `close_notify`), given through
     /// [`Session::write_tls`]. The default does nothing.
     fn close(&mut self) {}
+
+    /// Who the peer proved to be, asked once when the handshake has ended (a JSON object, such
+    /// as `{"certificate": "<hex DER>"}` for a client certificate). Services see it as the
+    /// caller's `peer`. The default: nothing proved.
+    fn peer_identity(&self) -> Result<Option<serde_json::Value>, TransportError> {
+        Ok(None)
+    }
 }
 
 /// What [`Session::read_plain`] had.
@@ -186,6 +194,7 @@ fn definition<T: Transport>(scheme: *const std::ffi::c_char, state: *mut c_void)
         close: Some(close::<T::Session>),
         free_state: Some(free_state::<T>),
         free_value,
+        peer_identity: Some(peer_identity::<T::Session>),
     }
 }
 
@@ -376,6 +385,26 @@ unsafe extern "C" fn close<S: Session>(session: *mut c_void) {
     }
 }
 
+unsafe extern "C" fn peer_identity<S: Session>(session: *mut c_void, identity: *mut titan_value, error: *mut titan_value) -> titan_status {
+    // SAFETY: the host's writable slot, set on every path (NULL unless an identity is given).
+    unsafe { identity.write(titan_value::NULL) };
+    let give = |session: &mut S| {
+        match session.peer_identity()? {
+            None => {}
+            Some(value @ serde_json::Value::Object(_)) => {
+                let json = json_into_value(&value).map_err(TransportError::new)?;
+                // SAFETY: the host's writable slot (see above).
+                unsafe { identity.write(json) };
+            }
+            Some(other) => return Err(TransportError::new(format!("peer_identity must be a JSON object, not {other}"))),
+        }
+        Ok((TITAN_OK, 0))
+    };
+    let mut unused = 0;
+    // SAFETY: the host's session and error slot.
+    unsafe { with_session::<S>(session, &mut unused, error, give) }
+}
+
 unsafe extern "C" fn free_state<T: Transport>(state: *mut c_void) {
     if state.is_null() {
         return;
@@ -400,7 +429,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Upper-cases what it receives; its handshake is one `!` byte from the peer, answered with
-    /// `?`. Panics on a `#` byte, fails on a `%` byte.
+    /// `?`. Panics on a `#` byte, fails on a `%` byte. A greeted peer's identity is
+    /// `{"greeted": true}`; after a `@` byte it is the number 42 (not an object).
     struct Shout {
         sessions: Arc<AtomicUsize>,
     }
@@ -411,6 +441,7 @@ mod tests {
         plain_in: Vec<u8>,
         wire_out: Vec<u8>,
         closed: bool,
+        identity: Option<serde_json::Value>,
         alive: Arc<AtomicUsize>,
     }
 
@@ -427,7 +458,7 @@ mod tests {
         }
         fn new_session(&self) -> Result<ShoutSession, TransportError> {
             self.sessions.fetch_add(1, Ordering::SeqCst);
-            Ok(ShoutSession { greeted: false, reply_pending: false, plain_in: Vec::new(), wire_out: Vec::new(), closed: false, alive: self.sessions.clone() })
+            Ok(ShoutSession { greeted: false, reply_pending: false, plain_in: Vec::new(), wire_out: Vec::new(), closed: false, identity: None, alive: self.sessions.clone() })
         }
     }
 
@@ -443,6 +474,7 @@ mod tests {
                     return Err(TransportError::new("expected the greeting `!`"));
                 }
                 self.greeted = true;
+                self.identity = Some(serde_json::json!({ "greeted": true }));
                 self.reply_pending = true;
                 taken = 1;
             }
@@ -450,6 +482,7 @@ mod tests {
                 match byte {
                     b'#' => panic!("a # on the wire"),
                     b'%' => return Err(TransportError::new("a % on the wire")),
+                    b'@' => self.identity = Some(serde_json::json!(42)),
                     _ => self.plain_in.push(byte.to_ascii_uppercase()),
                 }
             }
@@ -487,6 +520,9 @@ mod tests {
         }
         fn is_handshaking(&self) -> bool {
             !self.greeted
+        }
+        fn peer_identity(&self) -> Result<Option<serde_json::Value>, TransportError> {
+            Ok(self.identity.clone())
         }
     }
 
@@ -556,6 +592,28 @@ mod tests {
             let status = unsafe { (self.def.write_tls)(session, buf.as_mut_ptr(), buf.len(), &mut count, &mut error) };
             self.finish(status, count, error)
         }
+
+        /// The identity as JSON text (None for TITAN_NULL), or the error message.
+        fn peer_identity(&self, session: *mut c_void) -> Result<Option<String>, String> {
+            let (mut identity, mut error) = (titan_value::NULL, titan_value::NULL);
+            // SAFETY: as above.
+            let status = unsafe { (self.def.peer_identity.unwrap())(session, &mut identity, &mut error) };
+            let call = self.finish(status, 0, error);
+            if let Some(message) = call.error {
+                assert_eq!(identity.kind, TITAN_NULL, "no identity with an error");
+                return Err(message);
+            }
+            if identity.kind == TITAN_NULL {
+                return Ok(None);
+            }
+            assert_eq!(identity.kind, TITAN_JSON);
+            // SAFETY: the glue's JSON, freed right after.
+            let text = unsafe { std::slice::from_raw_parts(identity.payload.buffer.ptr, identity.payload.buffer.len) };
+            let json = String::from_utf8(text.to_vec()).unwrap();
+            // SAFETY: the glue's own value, freed once.
+            unsafe { (self.def.free_value)(&mut identity) };
+            Ok(Some(json))
+        }
     }
 
     impl Drop for Driver {
@@ -616,6 +674,19 @@ mod tests {
         // SAFETY: freed once.
         unsafe { (driver.def.session_free)(session) };
         assert_eq!(alive.load(Ordering::SeqCst), 0, "the session was dropped");
+    }
+
+    #[test]
+    fn the_peer_identity_is_a_json_object_or_nothing() {
+        let driver = Driver::new(Arc::default());
+        let session = driver.session();
+        assert_eq!(driver.peer_identity(session), Ok(None), "nothing proved before the handshake");
+        driver.read_tls(session, b"!");
+        assert_eq!(driver.peer_identity(session), Ok(Some(r#"{"greeted":true}"#.to_owned())));
+        driver.read_tls(session, b"@");
+        assert_eq!(driver.peer_identity(session), Err("peer_identity must be a JSON object, not 42".to_owned()));
+        // SAFETY: freed once.
+        unsafe { (driver.def.session_free)(session) };
     }
 
     #[test]

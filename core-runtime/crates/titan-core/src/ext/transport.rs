@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use titan_netron::transport::{AcceptFuture, ByteStream, StreamTransport, TransportRegistry};
+use titan_netron::transport::{AcceptFuture, Accepted, ByteStream, StreamTransport, TransportRegistry};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -87,7 +87,9 @@ impl StreamTransport for ExtensionTransport {
                     return Err(transport_error(&table, io::ErrorKind::TimedOut, &why));
                 }
             }
-            Ok(Box::new(stream) as Box<dyn ByteStream>)
+            // Asked once, now that the peer has proved whatever it proves (a client certificate).
+            let peer_identity = stream.session.peer_identity().map_err(|m| transport_error(&table, io::ErrorKind::InvalidData, &format!("could not tell who the peer is: {m}")))?;
+            Ok(Accepted { stream: Box::new(stream) as Box<dyn ByteStream>, peer_identity })
         })
     }
 }

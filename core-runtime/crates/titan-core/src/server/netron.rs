@@ -168,6 +168,9 @@ pub enum NetronJobKind {
     Continue(Vec<u32>),
     /// The connection closed: drop its state (stop its generators).
     Closed,
+    /// Who the peer proved to be in its transport's handshake (a JSON object's text), before its
+    /// first packet.
+    Peer(String),
 }
 
 /// What the JS hands back for one connection: frames to write, then streams to continue once
@@ -306,6 +309,10 @@ async fn run_connection<H: NetronHost>(
         _ = host.draining() => return Ok(()),
     };
     let mut session = ServerSession::accept(opened, host.server_id()).await?;
+    if let Some(identity) = session.peer_identity() {
+        // Queued before any packet of this connection, so its first call already knows the peer.
+        host.queue(NetronJob { connection: id, kind: NetronJobKind::Peer(identity.to_owned()) });
+    }
     loop {
         tokio::select! {
             biased;

@@ -31,6 +31,8 @@ pub struct FramedConnection {
     /// a handshake that arrived in the same read as a bad prefix is still seen.
     failed: Option<crate::error::DecodeError>,
     read_buf: Box<[u8]>,
+    /// Who the peer proved to be in the transport's handshake (a JSON object), if it did.
+    pub(crate) peer_identity: Option<String>,
 }
 
 impl std::fmt::Debug for FramedConnection {
@@ -56,6 +58,7 @@ impl FramedConnection {
             ready: VecDeque::new(),
             failed: None,
             read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            peer_identity: None,
         }
     }
 
@@ -145,6 +148,15 @@ impl From<WsConnection> for Connection {
 }
 
 impl Connection {
+    /// Who the peer proved to be in its transport's handshake (a JSON object: a client
+    /// certificate, say); `None` for the built-in transports and anonymous peers.
+    pub fn peer_identity(&self) -> Option<&str> {
+        match self {
+            Self::Framed(connection) => connection.peer_identity.as_deref(),
+            Self::Ws(_) => None,
+        }
+    }
+
     /// The next frame, or `None` when the peer closed the connection between frames.
     pub async fn recv_frame(&mut self) -> Result<Option<Frame>, TransportError> {
         match self {
@@ -218,6 +230,11 @@ impl ServerSession {
             binary_mode: false,
             dropped_frames: 0,
         })
+    }
+
+    /// Who the peer proved to be in its transport's handshake (see [`Connection::peer_identity`]).
+    pub fn peer_identity(&self) -> Option<&str> {
+        self.connection.peer_identity()
     }
 
     /// The client's peer id, once its `client-id` message has arrived. A client that sends

@@ -15,7 +15,23 @@ use tokio::net::TcpStream;
 use super::connection::ByteStream;
 
 /// The future [`StreamTransport::accept`] returns.
-pub type AcceptFuture = Pin<Box<dyn Future<Output = io::Result<Box<dyn ByteStream>>> + Send>>;
+pub type AcceptFuture = Pin<Box<dyn Future<Output = io::Result<Accepted>> + Send>>;
+
+/// A connection a transport has accepted: the stream frames travel on, and who the peer proved
+/// to be during the handshake.
+pub struct Accepted {
+    /// Plaintext: Netron's length-prefixed frames.
+    pub stream: Box<dyn ByteStream>,
+    /// A JSON object describing the peer's proven identity (a client certificate), if any.
+    pub peer_identity: Option<String>,
+}
+
+impl Accepted {
+    /// A stream whose peer proved nothing.
+    pub fn anonymous(stream: Box<dyn ByteStream>) -> Self {
+        Self { stream, peer_identity: None }
+    }
+}
 
 /// A Netron transport for `SCHEME://HOST:PORT` addresses, provided by an extension.
 pub trait StreamTransport: Send + Sync + 'static {
@@ -23,8 +39,8 @@ pub trait StreamTransport: Send + Sync + 'static {
     fn scheme(&self) -> &str;
 
     /// The server side of a freshly accepted TCP connection: runs whatever the transport needs
-    /// first (the TLS handshake) and returns the stream frames are read from and written to.
-    /// An error drops this connection only.
+    /// first (the TLS handshake) and returns the stream frames are read from and written to,
+    /// with the peer's proven identity. An error drops this connection only.
     fn accept(&self, socket: TcpStream) -> AcceptFuture;
 }
 
@@ -98,7 +114,7 @@ mod tests {
             self.0
         }
         fn accept(&self, socket: TcpStream) -> AcceptFuture {
-            Box::pin(async move { Ok(Box::new(socket) as Box<dyn ByteStream>) })
+            Box::pin(async move { Ok(Accepted::anonymous(Box::new(socket))) })
         }
     }
 

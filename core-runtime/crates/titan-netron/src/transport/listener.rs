@@ -88,8 +88,10 @@ impl Incoming {
             Self::Unix(stream) => Ok(FramedConnection::new(Box::new(stream)).into()),
             Self::Ws { socket, path } => Ok(WsConnection::upgrade(socket, &path).await?.into()),
             Self::Extension { socket, transport } => {
-                let stream = transport.accept(socket).await.map_err(TransportError::Io)?;
-                Ok(FramedConnection::new(stream).into())
+                let accepted = transport.accept(socket).await.map_err(TransportError::Io)?;
+                let mut connection = FramedConnection::new(accepted.stream);
+                connection.peer_identity = accepted.peer_identity;
+                Ok(connection.into())
             }
         }
     }

@@ -20,7 +20,7 @@ mod ws;
 pub use address::{ListenAddress, parse_listen_address};
 pub use connection::{ByteStream, Connection, FramedConnection, ServerSession, SessionEvent};
 pub use error::{AddressError, TransportError};
-pub use extension::{AcceptFuture, RegisterError, StreamTransport, TransportRegistry};
+pub use extension::{AcceptFuture, Accepted, RegisterError, StreamTransport, TransportRegistry};
 pub use listener::{Incoming, Listener, no_transport};
 pub use serve::{ConnectionEnd, ServeOptions, serve};
 pub use ws::WsConnection;

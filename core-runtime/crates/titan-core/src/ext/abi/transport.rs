@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use titan_ext_sys::*;
 
-use super::{LibraryImage, take_message};
+use super::{LibraryImage, buffer_bytes, take_message};
 
 /// An extension's transport table, checked, with its state. Keeps the extension's library
 /// mapped while it lives (the functions below point into it), which may be after the
@@ -28,6 +28,8 @@ pub(crate) struct TransportTable {
     close: Option<unsafe extern "C" fn(*mut c_void)>,
     free_state: Option<unsafe extern "C" fn(*mut c_void)>,
     free_value: titan_free_value_fn,
+    /// Absent in tables built before it was appended.
+    peer_identity: Option<unsafe extern "C" fn(*mut c_void, *mut titan_value, *mut titan_value) -> titan_status>,
     /// Whether `state` is the host's to free: only once the registration succeeded (a refused
     /// one leaves it with the extension, as the ABI states).
     owns_state: AtomicBool,
@@ -67,13 +69,17 @@ impl TransportTable {
             return Err("register_transport was called with a null transport definition".into());
         }
         // SAFETY: `struct_size` is the first field of every version of the table.
-        let size = unsafe { (*def).struct_size } as usize;
-        let needed = size_of::<titan_transport_def>();
+        let struct_size = unsafe { (*def).struct_size };
+        let size = struct_size as usize;
+        // The table as ABI 1 first defined it; fields appended since are read when present.
+        let needed = std::mem::offset_of!(titan_transport_def, peer_identity);
         if size < needed {
             return Err(format!("its transport definition is {size} bytes, this runtime needs {needed}: rebuild the extension with this runtime's titan-ext"));
         }
-        // SAFETY: checked above: the whole v1 table is there.
+        // SAFETY: checked above: the first version of the table is there; later fields are read
+        // only when `struct_size` covers them.
         let d = unsafe { &*def };
+        let peer_identity = if titan_transport_def::has_peer_identity(struct_size) { d.peer_identity } else { None };
         if d.scheme.is_null() {
             return Err("its transport definition has no scheme".into());
         }
@@ -99,6 +105,7 @@ impl TransportTable {
             close: d.close,
             free_state: d.free_state,
             free_value: d.free_value,
+            peer_identity,
             owns_state: AtomicBool::new(false),
             _image: image,
         })
@@ -254,6 +261,35 @@ impl TransportSession {
     pub(crate) fn is_handshaking(&self) -> bool {
         // SAFETY: as above.
         unsafe { (self.table.is_handshaking)(self.session) }
+    }
+
+    /// Who the peer proved to be (a JSON object's text), asked once the handshake has ended;
+    /// `None` when the transport has no such function or the peer proved nothing.
+    pub(crate) fn peer_identity(&mut self) -> Result<Option<String>, String> {
+        let Some(peer_identity) = self.table.peer_identity else { return Ok(None) };
+        let (mut identity, mut error) = (titan_value::NULL, titan_value::NULL);
+        // SAFETY: a live session used by this thread only; writable slots.
+        let status = unsafe { peer_identity(self.session, &mut identity, &mut error) };
+        if status != TITAN_OK {
+            // SAFETY: the extension's values (or still null), freed once.
+            unsafe { (self.table.free_value)(&mut identity) };
+            // SAFETY: as above.
+            return Err(unsafe { take_message(&mut error, self.table.free_value) });
+        }
+        let kind = identity.kind;
+        let text = match kind {
+            TITAN_NULL => None,
+            // SAFETY: a JSON value carries a buffer the extension made, valid until freed below.
+            TITAN_JSON => Some(String::from_utf8_lossy(unsafe { buffer_bytes(&identity) }).into_owned()),
+            _ => None,
+        };
+        // SAFETY: the extension's value, freed once.
+        unsafe { (self.table.free_value)(&mut identity) };
+        match (kind, text) {
+            (TITAN_NULL, _) => Ok(None),
+            (TITAN_JSON, Some(text)) if text.trim_start().starts_with('{') => Ok(Some(text)),
+            _ => Err(format!("its peer_identity gave a value of kind {kind}, not a JSON object (TITAN_JSON) or TITAN_NULL")),
+        }
     }
 
     /// Queues the end of the stream for the peer, when the transport has such a thing.

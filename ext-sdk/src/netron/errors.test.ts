@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { connect, NetronClientError, NetronEncodeError, parseAddress, type Peer, type PeerEvents, type RemoteOf } from "./index.js";
 import { calculatorService } from "./testing/calculator.js";
 import { TestNetronServer } from "./testing/server.js";
+import { encodeFrame, encodePacket, PacketType } from "./codec.js";
 
 type Calculator = RemoteOf<typeof calculatorService>;
 const FORMS = /Accepted forms: tcp:\/\/host:port, unix:\/\/\/absolute\/path.sock, ws:\/\/host:port\[\/path\], wss:\/\/host:port\[\/path\], tls:\/\/host:port$/;
@@ -231,6 +232,24 @@ describe("oversized frames from the server close the connection", () => {
       }
     });
   }
+
+  test("frames that arrived before an oversized one in the same read are still delivered", async () => {
+    const server = await TestNetronServer.start({ transport: "tcp" });
+    const peer = await connect(server.address, { reconnect: false });
+    try {
+      const events: unknown[] = [];
+      await peer.subscribe("tick", (value) => events.push(value));
+      const disconnected = new Promise<PeerEvents["disconnect"][0]>((resolve) => peer.once("disconnect", resolve));
+      const emit = encodePacket({ id: 77, type: PacketType.TASK, impulse: 1, error: false, eos: false, live: false, data: ["emit", "tick", { n: 1 }] });
+      server.sendRaw(Buffer.concat([encodeFrame(emit), Uint8Array.from([0x01, 0x10, 0x00, 0x00])]));
+      const { error } = await disconnected;
+      assert.equal(error.reason, "frame-too-large");
+      assert.deepEqual(events, [{ n: 1 }], "the event before the bad prefix reached its handler");
+    } finally {
+      await peer.close();
+      await server.stop();
+    }
+  });
 
   test("a peer with a lower maxFrameLength refuses frames over it", async () => {
     const server = await TestNetronServer.start({ transport: "unix" });

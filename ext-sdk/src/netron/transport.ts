@@ -5,7 +5,7 @@ import net from "node:net";
 import tls from "node:tls";
 import WebSocket from "ws";
 import type { NetronAddress } from "./address.js";
-import { encodeFrame, encodeHandshake, FrameDecoder, isJsonText, parseHandshake } from "./codec.js";
+import { encodeFrame, encodeHandshake, FrameDecoder, isJsonText, NetronDecodeError, parseHandshake } from "./codec.js";
 import { ErrorCode, NetronClientError } from "./errors.js";
 
 /** TLS settings for `tls://` and `wss://`, passed to node:tls (TLS 1.3 is the minimum). */
@@ -276,16 +276,21 @@ class SocketTransport extends ListenedTransport implements FrameTransport {
 
   private receive(chunk: Buffer): void {
     let frames: Uint8Array[];
+    let failed: Error | undefined;
     try {
       frames = this.decoder.push(chunk);
     } catch (error) {
-      this.failure ??= frameTooLarge(this.address, error as Error);
-      this.socket.destroy();
-      return;
+      // Whole frames that came before the oversized one are still answers to deliver.
+      frames = error instanceof NetronDecodeError ? error.framesBefore : [];
+      failed = error as Error;
     }
     for (const frame of frames) {
       if (this.socket.destroyed) return;
       this.frame(frame);
+    }
+    if (failed) {
+      this.failure ??= frameTooLarge(this.address, failed);
+      this.socket.destroy();
     }
   }
 

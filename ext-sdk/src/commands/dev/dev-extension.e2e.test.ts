@@ -1,6 +1,7 @@
 // End-to-end: `titan dev` on an app with a registered native extension built from sources next
 // to it: saving the extension's Rust source rebuilds it, rebuilds the app and swaps the new
-// library into the running server; a change that does not compile keeps the old one serving.
+// library into the running server (also for an extension registered while it runs); a change
+// that does not compile keeps the old one serving.
 
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
@@ -48,6 +49,28 @@ describe("titan dev with an extension's sources (end to end)", { timeout: 300_00
     assert.match(dev.output.slice(mark), /rebuilt extension answer in \d+ ms/);
     assert.match(dev.output.slice(mark), /extension answer reloaded in place/);
     assert.deepEqual(await answer(), { answer: 2 });
+  });
+
+  test("an extension registered while titan dev runs is watched from then on", async () => {
+    const bonusDir = path.join(root, "bonus");
+    writeCrateExtension(bonusDir, "bonus", "#[function]\nfn value() -> u32 { 10 }", ["value"]);
+    let mark = dev.mark();
+    const add = await runCli(["ext", "add", "../bonus"], { cwd: appDir, env, timeoutMs: 240_000 });
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    await dev.waitFor(/watching extension sources: \.\.\/answer, \.\.\/bonus/, { from: mark, timeoutMs: 60_000 });
+    await dev.waitFor(/reloaded in \d+ ms|listening on/, { from: mark, timeoutMs: 120_000 });
+    mark = dev.mark();
+    writeFileSync(path.join(appDir, "app", "actions", "bonus.js"), `export const bonus = defineAction(() => ({ bonus: t.bonus.value() }));\n`);
+    writeFileSync(path.join(appDir, "app", "app.js"), `t.get("/answer").action("answer");\nt.get("/bonus").action("bonus");\n`);
+    await dev.waitFor(/reloaded in \d+ ms/, { from: mark, timeoutMs: 120_000 });
+    const bonus = async () => (await (await fetch(`${base}/bonus`)).json()) as { bonus: number };
+    assert.deepEqual(await bonus(), { bonus: 10 });
+
+    mark = dev.mark();
+    writeCrateFunctions(bonusDir, "#[function]\nfn value() -> u32 { 11 }", ["value"]);
+    await dev.waitFor(/extension bonus reloaded in place/, { from: mark, timeoutMs: 120_000 });
+    assert.match(dev.output.slice(mark), /rebuilt extension bonus in \d+ ms/);
+    assert.deepEqual(await bonus(), { bonus: 11 });
   });
 
   test("a change that does not compile keeps the previous library serving", async () => {

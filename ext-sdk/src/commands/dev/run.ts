@@ -47,6 +47,8 @@ export class DevSession {
   private configEverValid = false;
   private watcher: FSWatcher | null = null;
   private extensionWatcher: FSWatcher | null = null;
+  /** The extension source directories `extensionWatcher` watches (follows the config). */
+  private watchedExtensionDirs: string[] = [];
   /** Extension directories whose sources changed, rebuilt before the next app build. */
   private pendingExtensions = new Set<string>();
   private pendingChanges = new Set<string>();
@@ -120,8 +122,16 @@ export class DevSession {
     return entries.map((entry) => path.resolve(this.appDir, entry.path)).filter((dir) => existsSync(path.join(dir, "Cargo.toml")) && existsSync(path.join(dir, "titan.json")));
   }
 
+  /** Watches the registered extensions' sources; again after a config change that registers
+   * or drops one, so an extension added while `titan dev` runs is rebuilt on save too. */
   private watchExtensions(): void {
+    if (this.closed) return;
     const dirs = this.extensionSourceDirs();
+    if (dirs.join("\n") === this.watchedExtensionDirs.join("\n")) return;
+    const previous = this.extensionWatcher;
+    this.extensionWatcher = null;
+    this.watchedExtensionDirs = dirs;
+    void previous?.close();
     if (dirs.length === 0) return;
     const outputs = /(^|[/\\])(target|native|node_modules|\.titan|\.git)([/\\]|$)|index\.d\.ts$|titan\.json$/;
     this.extensionWatcher = chokidar.watch(dirs, {
@@ -182,9 +192,10 @@ export class DevSession {
   private async rebuild(changes: Set<string>): Promise<void> {
     const started = performance.now();
     if (this.pendingExtensions.size > 0 && !(await this.rebuildExtensions())) return;
-    if (changes.has(this.configFile) && !this.reloadConfigFile()) {
+    if (changes.has(this.configFile)) {
+      if (this.reloadConfigFile()) this.watchExtensions();
       // A broken config keeps the running server as it is; the error is printed above.
-      if (changes.size === 1) return;
+      else if (changes.size === 1) return;
     }
     const outcome = await this.build();
     const buildMs = performance.now() - started;

@@ -30,6 +30,8 @@ function findTests(dir, found = []) {
   }
   for (const entry of entries) {
     if (SKIPPED.has(entry.name)) continue;
+    // An extension's own tests/ run once, below, the way its author runs them (titan test ext).
+    if (entry.isDirectory() && entry.name === "tests" && existsSync(join(dir, "titan.json"))) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) findTests(path, found);
     else if (/\.test\.(ts|mts|mjs)$/.test(entry.name)) found.push(relative(root, path));

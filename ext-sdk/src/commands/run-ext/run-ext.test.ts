@@ -40,6 +40,23 @@ describe("titan test ext / titan run ext", () => {
     assert.match(failing.stdout, /✖ wrong on purpose/);
     assert.match(failing.stdout, /2 !== 3/);
     assert.match(failing.stdout, /tests failed/);
+
+    // A file that registers no test would pass silently: it fails the run, named, with the fix.
+    writeFileSync(
+      path.join(dir, "tests", "wrong.test.js"),
+      `import { test } from "node:test"; import assert from "node:assert/strict"; import { loadExtension } from "titan/harness";\n` +
+        `const ext = await loadExtension(new URL("..", import.meta.url));\n` +
+        `test("right", () => assert.equal(ext.call("word_count", "one two"), 2));\n`,
+    );
+    writeFileSync(path.join(dir, "tests", "forgotten.test.js"), `import { loadExtension } from "titan/harness";\nawait loadExtension(new URL("..", import.meta.url));\n`);
+    const empty = await runCli(["test", "ext", "--cwd", dir], { cwd: dir, env, timeoutMs: 240_000 });
+    assert.equal(empty.code, 1, empty.stdout + empty.stderr);
+    assert.match(empty.stdout, /✔ right/);
+    assert.match(empty.stdout, /✖ tests[/\\]forgotten\.test\.js ran no tests: register them with test\(\) or it\(\) from node:test/);
+    assert.doesNotMatch(empty.stdout, /wrong\.test\.js ran no tests/);
+    // With --grep a file may legitimately match nothing.
+    const grep = await runCli(["test", "ext", "--cwd", dir, "--grep", "right"], { cwd: dir, env, timeoutMs: 240_000 });
+    assert.equal(grep.code, 0, grep.stdout + grep.stderr);
   });
 
   test("run ext --repl evaluates inside the isolate through a real terminal, with completion and .reload", async () => {

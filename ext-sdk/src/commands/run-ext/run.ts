@@ -7,7 +7,7 @@ import { HarnessIsolate, serveExtension, startRepl, watchExtension, type Extensi
 import { paint } from "../../cli/terminal.js";
 import { CliError } from "../../errors.js";
 import { buildAndResolve } from "../../harness/index.js";
-import { findTests, runTests } from "../../harness/test-runner.js";
+import { describeEmptyFiles, findTests, runTests } from "../../harness/test-runner.js";
 import { formatMs } from "../../util/format.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -51,6 +51,7 @@ export async function runRunExt(options: RunExtOptions, log: (line: string) => v
   const test = async () => {
     if (testFiles.length === 0) return true;
     const run = await runTests({ extDir, files: testFiles });
+    for (const line of describeEmptyFiles(extDir, run.emptyFiles)) log(paint.red(`✖ ${line}`));
     log(run.passed ? paint.green(`✔ tests passed (${formatMs(run.ms)})`) : paint.red(`✖ tests failed (${formatMs(run.ms)})`));
     return run.passed;
   };

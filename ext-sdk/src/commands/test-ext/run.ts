@@ -4,7 +4,7 @@ import path from "node:path";
 import { paint } from "../../cli/terminal.js";
 import { CliError } from "../../errors.js";
 import { buildAndResolve } from "../../harness/index.js";
-import { findTests, runTests, type TestRun } from "../../harness/test-runner.js";
+import { describeEmptyFiles, findTests, runTests, type TestRun } from "../../harness/test-runner.js";
 import { displayPath, formatMs } from "../../util/format.js";
 import type { TestExtOptions } from "./options.js";
 
@@ -26,6 +26,7 @@ export async function runTestExt(options: TestExtOptions, log: (line: string) =>
   await buildAndResolve(extDir, { build: true, log });
   const buildMs = performance.now() - started;
   const run = await runTests({ extDir, files, ...(options.grep ? { namePattern: options.grep } : {}) });
+  if (!options.grep) for (const line of describeEmptyFiles(extDir, run.emptyFiles)) log(paint.red(`✖ ${line}`));
   const verdict = run.passed ? paint.green("✔ tests passed") : paint.red("✖ tests failed");
   log(`${verdict} (${files.length} file${files.length === 1 ? "" : "s"}; build ${formatMs(buildMs)}, tests ${formatMs(run.ms)})`);
   return run;

@@ -217,7 +217,8 @@ describe("reload and shutdown", () => {
         }
       })();
       await new Promise((r) => setTimeout(r, 100));
-      const { ms } = await server.reload(v2);
+      const { ms, kept } = await server.reload(v2);
+      assert.equal(kept, false, "new code: a new generation");
       assert.ok(ms >= 0);
       await new Promise((r) => setTimeout(r, 200));
       stop = true;

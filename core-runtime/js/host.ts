@@ -3,6 +3,7 @@
 // It only orchestrates: no request ever passes through this thread.
 
 import { Worker } from "node:worker_threads";
+import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadNative, type Native } from "./native.js";
@@ -34,8 +35,10 @@ export interface TitanServer {
   readonly config: ResolvedConfig;
   /** Netron: the bound listen addresses (real ports) and the services served; null without Netron. */
   readonly netron: { addresses: string[]; serverId: string; services: { name: string; version: string }[] } | null;
-  /** Starts workers on a new build, then drains the old ones: no request is dropped. */
-  reload(buildDir: string): Promise<{ ms: number }>;
+  /** Starts workers on a new build, then drains the old ones: no request is dropped. A build
+   * whose code is the one running (only an extension's library was rebuilt, swapped in place)
+   * keeps the workers: `kept` is then true. */
+  reload(buildDir: string): Promise<{ ms: number; kept: boolean }>;
   /** Non-null: every request but `/__titan/health` answers 503 with `{"error": error}`. */
   setUnavailable(error: { code: string; message: string; [key: string]: unknown } | null): void;
   /** Graceful shutdown: stop accepting, finish in-flight requests, stop the workers. */
@@ -55,6 +58,19 @@ const WORKER_FILE = new URL("./worker.js", import.meta.url);
 const CRASH_LIMIT = 5;
 const CRASH_WINDOW_MS = 10_000;
 const READY_TIMEOUT_MS = 30_000;
+
+/** What a build runs, as one hash: its manifest and its bundle. Two builds with the same key run
+ * the same code with the same routes and config. */
+function buildKey(buildDir: string, manifest: BuildManifest): string {
+  const hash = createHash("sha256").update(JSON.stringify(manifest));
+  try {
+    hash.update(readFileSync(resolve(buildDir, manifest.bundle)));
+  } catch {
+    // No bundle to read: the worker's start will say so; never equal to a running build.
+    return `unreadable:${Math.random()}`;
+  }
+  return hash.digest("hex");
+}
 
 export function readBuild(buildDir: string): BuildManifest {
   const file = join(buildDir, "titan.build.json");
@@ -326,6 +342,13 @@ function generationOf(buildDir: string, manifest: BuildManifest, id: number, ext
   return { id, bundlePath: resolve(buildDir, manifest.bundle), routesJson: JSON.stringify(routes), extensions };
 }
 
+/** Whether two generations' extension lists are the same loaded instances, in the same order,
+ * with the same functions: an in-place reload that adds or changes a function needs workers that
+ * bind the new list. */
+function sameInstances(a: readonly BoundExtension[], b: readonly BoundExtension[]): boolean {
+  return a.length === b.length && a.every((extension, i) => extension.id === b[i]!.id && JSON.stringify(extension.functions) === JSON.stringify(b[i]!.functions));
+}
+
 /** Registers the served services in Redis with a TTL heartbeat (`netron.discovery`). Addresses
  * bound on a wildcard host are advertised with this machine's hostname unless `advertise` says. */
 async function startDiscovery(
@@ -527,9 +550,11 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
   let pool: WorkerPool | undefined;
   let netron: { addresses: string[]; serverId: string } | null = null;
   let discovery: { stop(): Promise<void> } | null = null;
+  let startedExtensions: BoundExtension[] = [];
   try {
     // Extensions first: a transport extension registers its scheme (tls://) in its init.
     const { bound: loaded } = extensions.use(manifest.extensions);
+    startedExtensions = loaded;
     const listen = config.netron?.listen ?? [];
     if (listen.length > 0) {
       try {
@@ -556,6 +581,8 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
 
   let closing: Promise<void> | undefined;
   let reloading = Promise.resolve();
+  let runningKey = buildKey(options.buildDir, manifest);
+  let runningExtensions = startedExtensions;
   const urlHost = bound.host.includes(":") ? `[${bound.host}]` : bound.host;
   return {
     host: bound.host,
@@ -570,11 +597,21 @@ export async function startServer(options: StartOptions): Promise<TitanServer> {
       const run = reloading.then(async () => {
         const started = performance.now();
         const next = readBuild(buildDir);
+        const key = buildKey(buildDir, next);
         const previous = workers.all();
         const { bound: loaded, previous: replaced } = extensions.use(next.extensions);
+        if (key === runningKey && replaced.length === 0 && sameInstances(loaded, runningExtensions)) {
+          // The same code over the same extension instances (a rebuilt library was swapped in
+          // place above): the running workers already serve this build. A new generation would
+          // only cost a start and drop their Netron connections.
+          runningExtensions = loaded;
+          return { ms: Math.round(performance.now() - started), kept: true };
+        }
         await workers.startGeneration(generationOf(buildDir, next, ++generations, loaded, netron !== null));
+        runningKey = key;
+        runningExtensions = loaded;
         void workers.drain(previous, config.shutdownTimeout).then(() => extensions.release(replaced));
-        return { ms: Math.round(performance.now() - started) };
+        return { ms: Math.round(performance.now() - started), kept: false };
       });
       reloading = run.then(() => undefined, () => undefined);
       return run;

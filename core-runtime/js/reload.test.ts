@@ -251,7 +251,8 @@ describe("the host reloads a rebuilt native extension in place", { timeout: 300_
   test("the extension sees the app's data dir; a rebuild of its library swaps it without reloading it from scratch", async () => {
     assert.deepEqual(await value(), { value: "a", dataDir: s.dir });
     install(fx.swapB);
-    await server.reload(buildDir);
+    // b's function list differs from a's (only_in_b): new workers start to bind it.
+    assert.equal((await server.reload(buildDir)).kept, false);
     assert.ok(logs.some((line) => /^extension swap reloaded in place in \d+(\.\d+)? ms$/.test(line)), logs.join("\n"));
     assert.deepEqual(await value(), { value: "b", dataDir: s.dir });
     // One init per build: the host did not load a second copy of the extension.
@@ -268,9 +269,11 @@ describe("the host reloads a rebuilt native extension in place", { timeout: 300_
     }
   });
 
-  test("an app rebuild that leaves the library alone does not reload it", async () => {
+  test("an app rebuild that leaves the library alone does not reload it, and the same code keeps its workers", async () => {
     const before = logs.length;
-    await server.reload(buildDir);
+    const workerInits = count(s.lines(), "worker_init ");
+    assert.equal((await server.reload(buildDir)).kept, true, "the same bundle over the same extension instances");
+    assert.equal(count(s.lines(), "worker_init "), workerInits, "no new workers attached to the extension");
     assert.equal(logs.slice(before).filter((line) => line.includes("reloaded in place")).length, 0);
     assert.equal((await value()).value, "b");
   });

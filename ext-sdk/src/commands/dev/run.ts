@@ -216,7 +216,8 @@ export class DevSession {
         const swap = await this.server.reload(this.buildDir);
         this.settle(outcome);
         this.log(
-          `${paint.green("reloaded")} in ${formatMs(performance.now() - started)} (build ${formatMs(buildMs)}, swap ${formatMs(swap.ms)})`,
+          `${paint.green("reloaded")} in ${formatMs(performance.now() - started)} (build ${formatMs(buildMs)}, ` +
+            (swap.kept ? `same code: the workers kept serving, ${formatMs(swap.ms)})` : `swap ${formatMs(swap.ms)})`),
         );
         return;
       }

@@ -289,6 +289,32 @@ fn a_draining_worker_hands_its_keep_alive_connections_to_a_serving_one() {
     new.join().unwrap();
 }
 
+#[test]
+fn a_request_that_reaches_a_worker_together_with_its_drain_runs_on_a_serving_worker() {
+    // The old worker is busy in an "action" while a request arrives on its idle keep-alive
+    // connection and the drain is signalled: when it next runs its I/O, both are ready. The
+    // drain must win, so whatever was sent after the drain began runs the new build. Repeated,
+    // because the wrong order would only win some of the time.
+    for round in 0..4 {
+        let control = bind();
+        let addr = control.local_addr();
+        let old = spawn_worker(control.clone(), 1, WorkerOptions::default());
+        let mut idle = connect(addr);
+        assert_eq!(exchange(&mut idle, "GET /hello/a HTTP/1.1\r\nhost: t\r\n\r\n").json()["worker"], 1);
+        let mut busy = connect(addr);
+        busy.write_all(b"GET /slow/150 HTTP/1.1\r\nhost: t\r\n\r\n").unwrap();
+        thread::sleep(Duration::from_millis(50));
+
+        let new = spawn_worker(control.clone(), 2, WorkerOptions::default());
+        assert!(control.drain_worker(1));
+        let reply = exchange(&mut idle, "GET /hello/after-drain HTTP/1.1\r\nhost: t\r\n\r\n");
+        assert_eq!(reply.json()["worker"], 2, "round {round}: a request sent after the drain began ran on the draining worker");
+        old.join().unwrap();
+        control.shutdown();
+        new.join().unwrap();
+    }
+}
+
 /// What the extension-sync test's worker did, in order.
 #[derive(Debug, PartialEq)]
 enum Step {

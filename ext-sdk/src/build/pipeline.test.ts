@@ -11,6 +11,7 @@ import { BuildError } from "../errors.js";
 import { buildApp } from "./pipeline.js";
 import { findActionFiles } from "./actions.js";
 import { TypeChecker } from "./typecheck.js";
+import { REPO_ROOT } from "../testing/cli-process.js";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "titan-build-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -174,6 +175,37 @@ describe("build errors", () => {
 });
 
 describe("type-checking", () => {
+  test("registered extensions' declarations type t.<namespace> in the app: generated, the entry's, and the tsconfig include", async () => {
+    const markdown = path.join(REPO_ROOT, "examples-ext", "markdown");
+    assert.ok(existsSync(path.join(markdown, "index.d.ts")), "examples-ext/markdown is built (npm run setup)");
+    const appDir = makeApp("ts-ext-app", {
+      "titan.config.json": JSON.stringify({ extensions: [{ path: markdown }] }),
+      // A comment and a custom include list: the build adds its file and keeps the rest.
+      "tsconfig.json": `{\n  // the app's own settings\n  "compilerOptions": { "target": "ES2022", "module": "ESNext", "moduleResolution": "Bundler", "lib": ["ES2023"], "types": [] },\n  "include": ["app", "titan-env.d.ts", "titan-routes.d.ts"]\n}\n`,
+      "app/app.ts": `declare const t: TitanRoutes;\nexport {};\nt.get("/doc").action("doc");\n`,
+      "app/actions/doc.ts": `export const doc = defineAction(() => ({ html: t.markdown.page(1), words: t.markdown.words("a") }));\n`,
+    });
+    const typeChecker = new TypeChecker(appDir);
+    const error = await buildError(appDir, { typeChecker });
+    assert.equal(error.code, "type_errors");
+    const all = error.diagnostics.join("\n");
+    assert.match(all, /doc\.ts\(1,\d+\): error TS2345: Argument of type 'number' is not assignable to parameter of type 'string'/, "page() from the entry's declarations");
+    assert.match(all, /error TS2339: Property 'words' does not exist on type 'markdown'/, "the generated functions, and nothing else");
+
+    const references = readFileSync(path.join(appDir, "titan-extensions.d.ts"), "utf8");
+    const relative = (file: string) => path.relative(appDir, path.join(markdown, file)).split(path.sep).join("/");
+    assert.match(references, new RegExp(`/// <reference path="${relative("index.d.ts").replace(/[.]/g, "\\.")}" />`));
+    assert.match(references, new RegExp(`/// <reference path="${relative("entry.d.ts").replace(/[.]/g, "\\.")}" />`));
+    const tsconfig = readFileSync(path.join(appDir, "tsconfig.json"), "utf8");
+    assert.match(tsconfig, /\/\/ the app's own settings/);
+    assert.match(tsconfig, /"include": \["app", "titan-env\.d\.ts", "titan-routes\.d\.ts", "titan-extensions\.d\.ts"\]/);
+
+    writeFileSync(path.join(appDir, "app/actions/doc.ts"), `export const doc = defineAction(() => ({ html: t.markdown.page("# hi"), words: t.markdown.word_count("a") }));\n`);
+    const result = await buildApp({ appDir, outDir: path.join(appDir, "dist"), typeChecker });
+    assert.deepEqual(result.manifest.actions, ["doc"]);
+    assert.deepEqual(result.typeFilesWritten, [], "nothing left to write on the second build");
+  });
+
   test("type errors stop the build with code frames; fixing them makes the next check pass", async () => {
     const appDir = makeApp("ts-app", {
       "tsconfig.json": JSON.stringify({

@@ -55,7 +55,7 @@ export async function buildApp(options: BuildAppOptions): Promise<BuildResult> {
   const { appDir, outDir } = options;
   const color = options.color ?? false;
   const loaded = options.config ?? loadConfig(appDir);
-  const typeFilesWritten = syncTypeFiles(appDir);
+  const typeFilesWritten = syncTypeFiles(appDir, loaded.config.extensions ?? []);
   const appEntry = findAppEntry(appDir);
   const actionFiles = findActionFiles(appDir, path.join(appDir, "app", "actions"));
   const serviceFiles = findActionFiles(appDir, path.join(appDir, "app", "services"));

@@ -25,6 +25,8 @@ export const nativeManifestSchema = z.object({
   kind: z.literal("native").optional(),
   namespace: identifier.optional(),
   entry: z.string().min(1).optional(),
+  /** A hand-written .d.ts for what the JS entry adds: it augments `TitanExtensions.<namespace>`. */
+  types: z.string().min(1).optional(),
   native: z.strictObject({
     library: z.union([z.string().min(1), z.record(z.string(), z.string().min(1))]),
   }),

@@ -62,15 +62,16 @@ describe("titan build ext (examples-ext/markdown)", () => {
 
   test("index.d.ts types t.markdown from the library's signatures", () => {
     const types = readFileSync(path.join(MARKDOWN, "index.d.ts"), "utf8");
+    assert.match(types, /namespace TitanExtensions \{\n.*\n {4}interface markdown \{\n/);
     assert.match(types, /interface TitanNamespace \{/);
-    assert.match(types, /\n {4}markdown: \{\n/);
+    assert.match(types, /\n {4}markdown: TitanExtensions\.markdown;\n/);
     assert.match(types, /\n {6}render\(markdown: string, options\?: unknown \| null\): string;\n/);
     assert.match(types, /\n {6}headings\(markdown: string\): Array<unknown>;\n/);
     assert.match(types, /\n {6}word_count\(markdown: string\): number;\n/);
     assert.match(types, /\* Markdown to HTML\. Raw HTML in the input is passed through/);
   });
 
-  test("index.d.ts type-checks (strict) with titan-env.d.ts, and types calls", () => {
+  test("index.d.ts type-checks (strict) with titan-env.d.ts and the entry's declarations, and types calls", () => {
     const use = path.join(root, "use.ts");
     writeFileSync(
       use,
@@ -82,10 +83,14 @@ describe("titan build ext (examples-ext/markdown)", () => {
         "t.markdown.render();",
         "// @ts-expect-error returns a string",
         "export const wrong: number = t.markdown.render('x');",
+        "// What the JS entry adds, from titan.json's `types` (entry.d.ts), merged into the same interface:",
+        "export const page: string = t.markdown.page('# hi');",
+        "// @ts-expect-error page takes a string",
+        "t.markdown.page(1);",
         "",
       ].join("\n"),
     );
-    const program = ts.createProgram([runtimeEnvTypesPath(), path.join(MARKDOWN, "index.d.ts"), use], {
+    const program = ts.createProgram([runtimeEnvTypesPath(), path.join(MARKDOWN, "index.d.ts"), path.join(MARKDOWN, "entry.d.ts"), use], {
       strict: true, noEmit: true, types: [], lib: ["lib.es2023.d.ts"], module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
     });
     const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));

@@ -101,7 +101,14 @@ export async function runBuildExt(options: BuildExtOptions, log: (line: string) 
   const types = generateTypes({ extension: manifest.name, namespace, description: manifest.description, functions: info.functions });
   const previous = existsSync(typesFile) ? readFileSync(typesFile, "utf8") : null;
   if (previous !== types) writeFileSync(typesFile, types);
-  typeCheckTypes(typesFile, runtimeEnvTypesPath());
+  // The author's declarations for what the JS entry adds (titan.json `types`) are checked with it.
+  const extraTypes = manifest.types ? [path.resolve(extDir, manifest.types)] : [];
+  for (const extra of extraTypes) {
+    if (!existsSync(extra)) {
+      throw new CliError(`extension ${manifest.name}: its types file ${extra} does not exist`, { hint: 'fix "types" in its titan.json, or remove it' });
+    }
+  }
+  typeCheckTypes(typesFile, runtimeEnvTypesPath(), extraTypes);
 
   const result: BuildExtResult = {
     extDir,

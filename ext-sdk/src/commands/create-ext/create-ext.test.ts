@@ -84,6 +84,7 @@ describe("titan create ext, non-interactive", () => {
       namespace: "myDb",
       kind: "native",
       entry: "index.js",
+      types: "entry.d.ts",
       native: { library: {} },
     });
   });

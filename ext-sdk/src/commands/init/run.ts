@@ -8,7 +8,7 @@ import validatePackageName from "validate-npm-package-name";
 import { CliError } from "../../errors.js";
 import { CONFIG_FILE_NAME } from "../../config/load.js";
 import { writeJson } from "../../build/manifest.js";
-import { ENV_TYPES_FILE, ROUTES_TYPES_FILE, TEMPLATES_DIR, typeFileContents } from "../../build/type-files.js";
+import { ENV_TYPES_FILE, EXTENSIONS_TYPES_FILE, extensionTypesContent, ROUTES_TYPES_FILE, TEMPLATES_DIR, typeFileContents } from "../../build/type-files.js";
 import { PACKAGE_ROOT } from "../../package-info.js";
 import type { InitOptions } from "./options.js";
 
@@ -59,6 +59,7 @@ export async function runInit(options: InitOptions, log: (line: string) => void 
   const typeFiles = typeFileContents();
   writeFileSync(path.join(dir, ENV_TYPES_FILE), typeFiles[ENV_TYPES_FILE]!);
   if (options.lang === "ts") writeFileSync(path.join(dir, ROUTES_TYPES_FILE), typeFiles[ROUTES_TYPES_FILE]!);
+  writeFileSync(path.join(dir, EXTENSIONS_TYPES_FILE), extensionTypesContent(dir, []));
 
   if (options.install) {
     log("installing dependencies (npm install)...");

@@ -66,8 +66,8 @@ function writeBuild(extensions: ExtensionSpec[]): string {
 }
 
 /** The spec `titan build` resolves for a napi extension whose addon sits at `addon`. */
-function napiSpec(name: string, namespace: string, addon: string, entry: string | null): ExtensionSpec {
-  return { name, namespace, kind: "napi", library: addon, addonHash: hashOf(addon), entry, config: null };
+function napiSpec(name: string, namespace: string, addon: string, entry: string | null, config: unknown = null): ExtensionSpec {
+  return { name, namespace, kind: "napi", library: addon, addonHash: hashOf(addon), entry, config };
 }
 
 describe("Node-API addons in worker isolates", { timeout: 300_000 }, () => {
@@ -81,9 +81,10 @@ describe("Node-API addons in worker isolates", { timeout: 300_000 }, () => {
     addons = buildAddons();
     extDir = mkdtempSync(join(tmpdir(), "titan-napi-ext-"));
     copyFileSync(addons.hash, join(extDir, "addon.node"));
-    writeFileSync(join(extDir, "index.js"), 't.hash.etag = (body) => `"${t.hash.xxh3(body)}"`;\n');
+    // An addon has no init: its entry is where the app's config reaches it.
+    writeFileSync(join(extDir, "index.js"), "const { quote } = extension.config;\nt.hash.etag = (body) => `${quote}${t.hash.xxh3(body)}${quote}`;\n");
     server = await startServer({
-      buildDir: writeBuild([napiSpec(name, "hash", join(extDir, "addon.node"), join(extDir, "index.js")), napiSpec("imagemeta", "imagemeta", addons.imagemeta, null)]),
+      buildDir: writeBuild([napiSpec(name, "hash", join(extDir, "addon.node"), join(extDir, "index.js"), { quote: '"' }), napiSpec("imagemeta", "imagemeta", addons.imagemeta, null)]),
       log: () => {},
     });
   });

@@ -74,7 +74,7 @@ describe("native extensions in the runtime", { timeout: 300_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), "titan-ks-entry-"));
     const entry = join(dir, "index.js");
     // A JS entry wraps the natives in a friendlier API, with `t` in scope.
-    writeFileSync(entry, `t.ks.hello = (name) => t.ks.greet(name).toUpperCase();\n`);
+    writeFileSync(entry, `t.ks.hello = (name) => t.ks.greet(name).toUpperCase();\nt.ks.entryConfig = () => extension;\n`);
     const buildDir = writeBuild(HELPERS.replace(/\n/g, " ") + ACTIONS, ROUTES, [
       { name: "kitchen-sink", namespace: "ks", kind: "native", library: libs.kitchenSink, entry, config: { greeting: "bonjour" } },
     ]);
@@ -146,8 +146,9 @@ describe("native extensions in the runtime", { timeout: 300_000 }, () => {
     for (let i = 0; i < 4; i++) assert.equal(await value("add", i, 1), i + 1);
   });
 
-  test("init gets the extension's config; the JS entry wraps the natives", async () => {
+  test("init gets the extension's config; the JS entry wraps the natives and sees its config too", async () => {
     assert.equal(await value("greet", "Ada"), "bonjour, Ada!");
+    assert.deepEqual(await value("entryConfig"), { name: "kitchen-sink", namespace: "ks", config: { greeting: "bonjour" } });
     const response = await fetch(`${server.url}/friendly`);
     assert.deepEqual(await response.json(), { hello: "BONJOUR, ADA!" });
   });
@@ -232,6 +233,7 @@ describe("classic Titan Planet extensions", { timeout: 300_000 }, () => {
           add: p.add(2, 3.5),
           greet: p.greet("Ada"),
           shout: p.shout("Ada"),
+          origin: p.origin(),
           even: [p.isEven(4), p.isEven(5)],
           stats: p.stats([1, 2, 3.5]),
           byteSum: p.byteSum(new Uint8Array([1, 2, 250])),
@@ -257,6 +259,7 @@ describe("classic Titan Planet extensions", { timeout: 300_000 }, () => {
       add: 5.5,
       greet: "hello, Ada",
       shout: "HELLO, ADA",
+      origin: "planet",
       even: [true, false],
       stats: { sum: 6.5, count: 3 },
       byteSum: 253,

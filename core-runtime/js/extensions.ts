@@ -13,6 +13,10 @@ export interface BoundExtension {
   name: string;
   namespace: string;
   entry: string | null;
+  /** `classic`: Titan Planet's format, whose entry gets `t` only (its scripts may declare any name). */
+  kind?: "native" | "napi" | "classic";
+  /** The extension's `config` from titan.config.json (JSON), which its entry receives. */
+  config?: unknown;
   functions: { name: string; arity: number }[];
   /** Kind `napi`: the staged Node-API addon each worker loads into its isolate (the core has no part in it). */
   addon?: string;
@@ -27,7 +31,8 @@ export function attachExtension(native: Native, extension: BoundExtension, worke
 }
 
 /** Binds every registered extension as `t.<namespace>` (a Node-API addon: its exports), then runs
- * their JS entries (Titan Planet style: a plain script with `t` in scope) so they can wrap the natives.
+ * their JS entries (Titan Planet style: a plain script with `t` in scope, and for Titan's own
+ * kinds `extension`: its name, namespace and config) so they can wrap the natives.
  * With `addonFlags` (shared with the host), calls into Node-API addons are guarded (addons.ts). */
 export function bindExtensions(native: Native, extensions: readonly BoundExtension[], workerId: number, t: Record<string, unknown>, addonFlags?: Int32Array) {
   for (const extension of extensions) {
@@ -41,7 +46,14 @@ export function bindExtensions(native: Native, extensions: readonly BoundExtensi
   for (const extension of extensions) {
     if (!extension.entry) continue;
     const source = readFileSync(extension.entry, "utf8");
-    const run = runInThisContext(`(function (t) {${source}\n})`, { filename: extension.entry }) as (t: unknown) => void;
-    run(t);
+    if (extension.kind === "classic") {
+      const run = runInThisContext(`(function (t) {${source}\n})`, { filename: extension.entry }) as (t: unknown) => void;
+      run(t);
+      continue;
+    }
+    // Titan's own entries also see `extension`: { name, namespace, config }. That is how a
+    // Node-API addon, which has no init, gets the config the app gives it.
+    const run = runInThisContext(`(function (t, extension) {${source}\n})`, { filename: extension.entry }) as (t: unknown, extension: unknown) => void;
+    run(t, Object.freeze({ name: extension.name, namespace: extension.namespace, config: extension.config ?? null }));
   }
 }

@@ -120,7 +120,7 @@ export function loadEngines(native: Native, config: Pick<ResolvedConfig, "db">, 
  * The core has no part in it: id 0 is no loaded extension, so extRelease(0) does nothing. */
 function stageNapiExtension(spec: ExtensionSpec): BoundExtension {
   try {
-    return { id: 0, name: spec.name, namespace: spec.namespace, entry: spec.entry, functions: [], addon: stageAddon(spec.name, spec.library) };
+    return { id: 0, name: spec.name, namespace: spec.namespace, entry: spec.entry, kind: "napi", config: spec.config ?? null, functions: [], addon: stageAddon(spec.name, spec.library) };
   } catch (err) {
     throw new TitanHostError(`extension ${spec.name} (t.${spec.namespace}) could not be loaded: ${(err as Error).message}`, "build it with `titan build ext`, then build the app again");
   }
@@ -144,6 +144,8 @@ export function loadExtensions(native: Native, specs: readonly ExtensionSpec[], 
       name: info.name,
       namespace: spec.namespace,
       entry: spec.entry,
+      kind: spec.kind,
+      config: spec.config ?? null,
       functions: info.functions.map((f) => ({ name: f.name, arity: f.arity })),
     };
   });

@@ -272,6 +272,8 @@ class ByteWriter {
 }
 
 const maxU32 = 0xffffffff;
+/** The latest time a JS Date holds (ECMAScript: ±8.64e15 ms around the epoch). */
+const MAX_DATE_MS = 8_640_000_000_000_000n;
 
 function checkLength(what: string, length: number): void {
   if (length > maxU32) throw new NetronEncodeError(`${what} of ${length} items/bytes is longer than msgpack allows (2^32 - 1)`);
@@ -760,7 +762,10 @@ class ByteReader {
         this.pos += 1;
         return undefined;
       case ExtType.StreamReference: {
-        const streamId = Number(this.extString(type, depth, "streamId"));
+        const id = this.extString(type, depth, "streamId");
+        // Number() would make anything but digits NaN, which no stream has.
+        if (!/^[0-9]+$/.test(id)) throw this.badExt(type, start, `streamId ${JSON.stringify(id)} is not a stream number (decimal digits)`);
+        const streamId = Number(id);
         const writable = this.extFlag(type, "stream type (1 = writable)");
         const live = this.extFlag(type, "isLive");
         return new StreamReference(streamId, writable ? "writable" : "readable", live, this.extString(type, depth, "peerId"));
@@ -816,8 +821,11 @@ class ByteReader {
         }
         return map;
       }
-      case ExtType.Date:
-        return new Date(Number(this.u64("Date milliseconds")));
+      case ExtType.Date: {
+        const ms = this.u64("Date milliseconds");
+        if (ms > MAX_DATE_MS) throw this.badExt(type, start, `a Date of ${ms} ms is past what a JS Date holds (${MAX_DATE_MS} ms)`);
+        return new Date(Number(ms));
+      }
       case ExtType.Error:
         return this.jsError(type, depth);
       default:

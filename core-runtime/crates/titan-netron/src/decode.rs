@@ -464,6 +464,10 @@ impl<'a> Reader<'a> {
             }
             ext::STREAM_REFERENCE => {
                 let stream_id = self.ext_string(limits, depth, type_id, "streamId")?;
+                // Netron's peers read it with Number(): anything but digits would become NaN.
+                if stream_id.is_empty() || !stream_id.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(self.bad_ext(type_id, start, format!("streamId {stream_id:?} is not a stream number (decimal digits)")));
+                }
                 let writable = self.ext_flag(type_id, "stream type (1 = writable)")?;
                 let live = self.ext_flag(type_id, "isLive")?;
                 let peer_id = self.ext_string(limits, depth, type_id, "peerId")?;
@@ -501,7 +505,13 @@ impl<'a> Reader<'a> {
                 source: self.ext_string(limits, depth, type_id, "source")?,
                 flags: self.ext_string(limits, depth, type_id, "flags")?,
             })),
-            ext::DATE => Value::Date(self.u64("Date milliseconds")?),
+            ext::DATE => {
+                let ms = self.u64("Date milliseconds")?;
+                if ms > MAX_DATE_MS {
+                    return Err(self.bad_ext(type_id, start, format!("a Date of {ms} ms is past what a JS Date holds ({MAX_DATE_MS} ms)")));
+                }
+                Value::Date(ms)
+            }
             _ => unreachable!("ext::is_netron_type lists exactly the types handled here"),
         })
     }
@@ -599,6 +609,10 @@ impl<'a> Reader<'a> {
         })
     }
 }
+
+/// The latest time a JS Date holds (ECMAScript: ±8.64e15 ms around the epoch); past it a JS peer
+/// would read an Invalid Date.
+const MAX_DATE_MS: u64 = 8_640_000_000_000_000;
 
 /// The digits as JS's `BigInt(text).toString()` gives them back: no leading zeros, no `-0`. A
 /// JS peer reads `"007"` as `7n`, so this side must too.

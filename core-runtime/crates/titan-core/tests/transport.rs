@@ -199,6 +199,14 @@ async fn a_failing_or_panicking_session_drops_only_its_own_connection() {
     let message = next_end(&mut ends).await.result.unwrap_err().to_string();
     assert!(message.contains(r#"expected the preface HELO, got "NOPE""#), "{message}");
 
+    // A session that completes its handshake but fails to say who the peer is: dropped too.
+    let mut unidentified = XorClient::connect(&address, b"WHO?").await;
+    let mut received = Vec::new();
+    let _ = unidentified.socket.read_to_end(&mut received).await;
+    assert_eq!(received, b"OLEH", "the handshake's answer, then the end: no Netron id message");
+    let message = next_end(&mut ends).await.result.unwrap_err().to_string();
+    assert!(message.contains("could not tell who the peer is: this peer cannot be identified, as the test asked"), "{message}");
+
     // The listener and the other connection never noticed.
     assert_eq!(steady.ping(2, 2.into()).await, Value::from(2));
     let mut later = XorClient::greeted(&address).await;

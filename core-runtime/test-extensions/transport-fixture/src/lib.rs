@@ -1,7 +1,8 @@
 //! Test fixture for extension transports (titan-core's `tests/transport.rs`): registers, from
 //! `init`, a transport under the scheme its config names. A connection starts with the client's
 //! 4-byte preface `HELO`, answered `OLEH`; then every byte is XORed with `KEY` on the wire. A
-//! preface of `BOOM` panics in the session, any other preface is an error. Its buffers are small
+//! preface of `BOOM` panics in the session, `WHO?` is greeted but its peer identity fails, any
+//! other preface is an error. Its buffers are small
 //! (`LIMIT`) so that large frames take many rounds between the runtime and the session. The
 //! transport's state appends `dropped` to the config's `events` file when it is freed.
 //!
@@ -82,6 +83,8 @@ impl Transport for Xor {
 struct XorSession {
     preface: Vec<u8>,
     greeted: bool,
+    /// Greeted with `WHO?`: `peer_identity` fails.
+    unidentifiable: bool,
     plain_in: VecDeque<u8>,
     wire_out: VecDeque<u8>,
     peer_closed: bool,
@@ -99,8 +102,9 @@ impl Session for XorSession {
             taken += 1;
             if self.preface.len() == 4 {
                 match self.preface.as_slice() {
-                    b"HELO" => {
+                    b"HELO" | b"WHO?" => {
                         self.greeted = true;
+                        self.unidentifiable = self.preface == b"WHO?";
                         self.wire_out.extend(b"OLEH");
                     }
                     b"BOOM" => panic!("BOOM on the wire, as the test asked"),
@@ -145,5 +149,12 @@ impl Session for XorSession {
 
     fn is_handshaking(&self) -> bool {
         !self.greeted
+    }
+
+    fn peer_identity(&self) -> Result<Option<serde_json::Value>, TransportError> {
+        if self.unidentifiable {
+            return Err(TransportError::new("this peer cannot be identified, as the test asked"));
+        }
+        Ok(None)
     }
 }

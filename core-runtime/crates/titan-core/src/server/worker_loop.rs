@@ -547,8 +547,11 @@ async fn serve_connection(stream: ClientStream, context: Rc<Context>, fresh: boo
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
     let drained = tokio::select! {
-        _ = poll_fn(|cx| connection.poll_without_shutdown(cx)) => false,
+        // Drain first: once this worker drains, bytes that arrive together with the signal are
+        // a request for the new build, handed over unread rather than parsed here.
+        biased;
         _ = context.worker.drain.cancelled() => true,
+        _ = poll_fn(|cx| connection.poll_without_shutdown(cx)) => false,
     };
     if drained {
         // Finish the request being served (its response says `connection: close`); an idle

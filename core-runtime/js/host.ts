@@ -298,10 +298,9 @@ class WorkerPool {
 
   /** Drains workers: each finishes its in-flight requests and exits; stragglers are stopped. */
   async drain(workers: PooledWorker[], deadlineMs: number): Promise<void> {
-    for (const pooled of workers) {
-      pooled.state = "draining";
-      this.native.drainWorker(this.serverId, pooled.slot);
-    }
+    for (const pooled of workers) pooled.state = "draining";
+    // One step for the whole generation: none of them can adopt a connection another hands off.
+    this.native.drainWorkers(this.serverId, workers.map((pooled) => pooled.slot));
     await this.awaitExit(workers, deadlineMs);
   }
 

@@ -315,6 +315,36 @@ fn a_request_that_reaches_a_worker_together_with_its_drain_runs_on_a_serving_wor
     }
 }
 
+#[test]
+fn a_generation_drained_at_once_hands_every_connection_to_the_new_workers_only() {
+    let control = bind();
+    let addr = control.local_addr();
+    let old = [spawn_worker(control.clone(), 1, WorkerOptions::default()), spawn_worker(control.clone(), 2, WorkerOptions::default())];
+    // Keep-alive connections until both old workers hold one.
+    let mut held: Vec<(TcpStream, u64)> = Vec::new();
+    for _ in 0..40 {
+        let mut stream = connect(addr);
+        let worker = exchange(&mut stream, "GET /hello/a HTTP/1.1\r\nhost: t\r\n\r\n").json()["worker"].as_u64().unwrap();
+        held.push((stream, worker));
+        if [1, 2].iter().all(|slot| held.iter().any(|(_, w)| w == slot)) {
+            break;
+        }
+    }
+    assert!([1, 2].iter().all(|slot| held.iter().any(|(_, w)| w == slot)), "both old workers hold a connection");
+
+    let new = spawn_worker(control.clone(), 3, WorkerOptions::default());
+    assert_eq!(control.drain_workers(&[1, 2, 99]), 2, "slot 99 does not exist");
+    for worker in old {
+        worker.join().unwrap();
+    }
+    for (stream, _) in &mut held {
+        let reply = exchange(stream, "GET /hello/b HTTP/1.1\r\nhost: t\r\n\r\n");
+        assert_eq!(reply.json()["worker"], 3, "a drained worker never adopts what another hands off");
+    }
+    control.shutdown();
+    new.join().unwrap();
+}
+
 /// What the extension-sync test's worker did, in order.
 #[derive(Debug, PartialEq)]
 enum Step {

@@ -1,7 +1,7 @@
 //! The thin napi-rs layer over `titan-core`: nothing here decides anything, it only converts.
 //!
 //! - The main thread binds the server and flips its switches (`bindServer`, `shutdownServer`,
-//!   `drainWorker`, `abortWorker`, `setUnavailable`). Servers live in a process-wide registry by
+//!   `drainWorkers`, `abortWorker`, `setUnavailable`). Servers live in a process-wide registry by
 //!   id, because every worker isolate loads this addon separately but must reach the same socket.
 //! - Each worker thread starts its own loop (`workerStart`) and then alternates
 //!   `workerNext()` / `workerRespondAndNext(...)`: one native call per request. The loop lives in
@@ -147,10 +147,12 @@ pub fn set_unavailable(id: u32, error_json: Option<String>) -> Result<()> {
     Ok(())
 }
 
-/// Asks one worker to drain (reload): stop accepting, finish, close idle connections.
+/// Asks a generation of workers to drain (reload) as one step: each stops accepting, finishes
+/// and hands its idle connections to serving workers (see `ServerControl::drain_workers`).
+/// Returns how many of the slots exist.
 #[napi]
-pub fn drain_worker(id: u32, slot: u32) -> Result<bool> {
-    Ok(server(id)?.drain_worker(slot))
+pub fn drain_workers(id: u32, slots: Vec<u32>) -> Result<u32> {
+    Ok(server(id)?.drain_workers(&slots) as u32)
 }
 
 /// Records why a worker is about to be terminated (`"timeout"` → its request gets 504,

@@ -175,7 +175,18 @@ impl ServerControl {
 
     /// Asks one worker to drain (dev reload). Returns whether the slot exists.
     pub fn drain_worker(&self, slot: u32) -> bool {
-        lock(&self.workers).get(&slot).map(|w| w.drain.cancel()).is_some()
+        self.drain_workers(&[slot]) == 1
+    }
+
+    /// Asks a whole generation of workers to drain, as one step: no connection one of them hands
+    /// off can be adopted by another of them (which would then serve a request the new build
+    /// should). Returns how many of the slots exist.
+    pub fn drain_workers(&self, slots: &[u32]) -> usize {
+        // Parked connections are taken under this lock, by workers that check their own drain
+        // under it (`take_handoff`): holding it while cancelling makes the cancels one step.
+        let _parked = lock(&self.handoffs);
+        let workers = lock(&self.workers);
+        slots.iter().filter_map(|slot| workers.get(slot)).map(|w| w.drain.cancel()).count()
     }
 
     /// Wakes a worker that is about to be terminated and records why. Returns whether it exists.
@@ -203,9 +214,13 @@ impl ServerControl {
         self.handoff_ready.notify_waiters();
     }
 
-    /// A parked connection, if any.
-    pub(crate) fn take_handoff(&self) -> Option<HandedOff> {
-        lock(&self.handoffs).pop_front()
+    /// A parked connection, if any, for a worker that is not draining (`drain`: the taker's own).
+    pub(crate) fn take_handoff(&self, drain: &CancellationToken) -> Option<HandedOff> {
+        let mut parked = lock(&self.handoffs);
+        if drain.is_cancelled() {
+            return None;
+        }
+        parked.pop_front()
     }
 
     /// Connections parked and not yet adopted.

@@ -420,7 +420,7 @@ async fn accept_loop(listener: TcpListener, context: Rc<Context>) {
         tokio::pin!(handoff);
         handoff.as_mut().enable();
         if !context.worker.drain.is_cancelled() {
-            while let Some(handed) = context.control.take_handoff() {
+            while let Some(handed) = context.control.take_handoff(&context.worker.drain) {
                 match ClientStream::adopt(handed) {
                     Ok(stream) => start_connection(stream, &context, false),
                     Err(err) => log_error("could not adopt a handed-off connection", &err),

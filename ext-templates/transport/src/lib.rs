@@ -123,6 +123,13 @@ impl Session for PassThroughSession {
     fn is_handshaking(&self) -> bool {
         !self.expected.is_empty()
     }
+
+    /// Who the peer proved to be in the handshake, as a JSON object: services read it as
+    /// `t.netron.caller().peer` (tls-transport gives the verified client certificate). A
+    /// greeting proves nothing, so this one says nobody; the default does the same.
+    fn peer_identity(&self) -> Result<Option<serde_json::Value>, TransportError> {
+        Ok(None)
+    }
 }
 
 /// Registers the transport when the app loads the extension. `config` is the extension's

@@ -4,5 +4,5 @@
 
 export { HarnessIsolate, HarnessError, type IsolateOptions, type SwapResult } from "./isolate.js";
 export { startRepl, type ReplOptions } from "./repl.js";
-export { serveExtension, writeServeBuild, type ServeOptions } from "./serve.js";
+export { serveExtension, serveNetron, writeNetronBuild, writeServeBuild, type NetronServeOptions, type ServeOptions } from "./serve.js";
 export { watchExtension, type WatchOptions, type CycleReport, type ExtensionWatcher } from "./watch.js";

@@ -1,4 +1,5 @@
-// `titan run ext --serve`: the extension behind a real Titan HTTP server (one worker), for curl.
+// `titan run ext --serve`: the extension behind a real Titan HTTP server (one worker), for curl;
+// `--netron ADDRESS`: a transport extension carrying a Netron service, for a real client.
 //   GET  /            → { extension, namespace, functions }
 //   POST /call/:fn    → body: a JSON array of arguments; answers { result } or 500 { error }
 // The server is Titan's own (core-runtime's startServer) on a build generated here.
@@ -59,6 +60,49 @@ export function writeServeBuild(options: ServeOptions): string {
 
 export async function serveExtension(options: ServeOptions): Promise<{ server: TitanServer; buildDir: string }> {
   const buildDir = writeServeBuild(options);
+  const server = await startServer({ buildDir, dataDir: options.dataDir, dev: true, ...(options.log ? { log: options.log } : {}) });
+  return { server, buildDir };
+}
+
+/** `titan run ext --netron ADDRESS`: a transport extension carrying Netron, for a real client. */
+export interface NetronServeOptions {
+  extension: ExtensionSpec;
+  /** The listen address, in the extension's scheme: `tls://127.0.0.1:7443`. */
+  listen: string;
+  dataDir: string;
+  log?: (line: string) => void;
+}
+
+/** A service to call through the transport: what came in goes back out, a stream, and who the
+ * transport says the peer is. */
+const HARNESS_SERVICE = `defineService({
+  name: "harness", version: "1.0.0",
+  methods: {
+    echo(value) { return value; },
+    *count(n) { for (let i = 0; i < n; i++) yield i; },
+    peer() { return t.netron.caller()?.peer ?? null; },
+  },
+})`;
+
+/** Writes a build that serves the `harness` service on `listen`, with the extension loaded. */
+export function writeNetronBuild(options: NetronServeOptions): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "titan-harness-netron-"));
+  writeFileSync(path.join(dir, "actions.mjs"), `export const actions = {};\nexport const services = [${HARNESS_SERVICE}];\n`);
+  const manifest: BuildManifest = {
+    format: 1,
+    bundle: "actions.mjs",
+    routes: [],
+    actions: [],
+    config: { host: "127.0.0.1", port: 0, workers: 1, bodyLimit: 1 << 20, actionTimeout: 30_000, shutdownTimeout: 2000, netron: { listen: [options.listen] } },
+    extensions: [options.extension],
+    services: [{ name: "harness", version: "1.0.0" }],
+  };
+  writeFileSync(path.join(dir, "titan.build.json"), JSON.stringify(manifest, null, 2));
+  return dir;
+}
+
+export async function serveNetron(options: NetronServeOptions): Promise<{ server: TitanServer; buildDir: string }> {
+  const buildDir = writeNetronBuild(options);
   const server = await startServer({ buildDir, dataDir: options.dataDir, dev: true, ...(options.log ? { log: options.log } : {}) });
   return { server, buildDir };
 }

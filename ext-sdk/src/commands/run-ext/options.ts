@@ -16,6 +16,8 @@ export interface RunExtOptions {
   test: boolean;
   /** The extension's config, as JSON (as an app would give it in titan.config.json). */
   config?: string;
+  /** A transport extension: serve a Netron service on this address, in its scheme. */
+  netron?: string;
 }
 
 export function runExtCommand(): Command {
@@ -26,5 +28,6 @@ export function runExtCommand(): Command {
     .option("--repl", "a REPL evaluated inside the isolate, with t.* bound (.reload rebuilds and swaps)", false)
     .option("--serve [port]", "also serve it over HTTP (GET /, POST /call/:fn with a JSON array of arguments)", portOption)
     .option("--no-test", "do not run the tests")
-    .option("--config <json>", "the extension's config as JSON, e.g. '{\"file\":\"kv.sqlite\"}'");
+    .option("--config <json>", "the extension's config as JSON, e.g. '{\"file\":\"kv.sqlite\"}'")
+    .option("--netron <address>", "a transport extension: serve a test Netron service (harness@1.0.0: echo, count, peer) on this address, e.g. tls://127.0.0.1:7443");
 }

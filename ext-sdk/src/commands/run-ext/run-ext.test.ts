@@ -3,12 +3,14 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { CLI_PATH, REPO_ROOT, runCli, tempDir } from "../../testing/cli-process.js";
 import { SHARED_TARGET_DIR, writeCrateExtension, writeCrateFunctions } from "../../testing/extensions.js";
 import { PtyProcess } from "../../testing/pty.js";
 import { runRunExt, type RunExtSession } from "./run.js";
+import { connect } from "../../netron/index.js";
+import { generateTlsFiles, type TlsFiles } from "../../../../core-runtime/js/netron/testing/tls-certs.js";
 
 const MARKDOWN = path.join(REPO_ROOT, "examples-ext", "markdown");
 
@@ -133,5 +135,47 @@ describe("titan run ext --watch --serve", () => {
     assert.match(lines.join("\n"), /✖ build failed, the previous build keeps running/);
     assert.equal(session.isolate.call("answer"), 2);
     assert.deepEqual(await served("answer"), { result: 2 });
+  });
+});
+
+describe("titan run ext --netron: a transport extension carrying Netron", { timeout: 300_000 }, () => {
+  const tlsTransport = path.join(REPO_ROOT, "examples-ext", "tls-transport");
+  let files: TlsFiles;
+  before(async () => {
+    files = await generateTlsFiles();
+  });
+  after(() => files?.remove());
+
+  test("serves the harness service over the extension's scheme to the real client", async () => {
+    const lines: string[] = [];
+    const config = JSON.stringify({ cert: files.serverCert, key: files.serverKey });
+    const session = await runRunExt({ cwd: tlsTransport, watch: false, repl: false, test: false, config, netron: "tls://127.0.0.1:0" }, (line) => lines.push(line));
+    try {
+      assert.match(session.url!, /^tls:\/\/127\.0\.0\.1:\d+$/, "the real port");
+      assert.ok(lines.some((line) => line.includes(`serving harness@1.0.0 (echo, count, peer) over ${session.url}`)), lines.join("\n"));
+      const peer = await connect(session.url!, { reconnect: false, tls: { ca: readFileSync(files.ca) } });
+      try {
+        const harness = await peer.queryInterface<{ echo(value: unknown): unknown; count(n: number): Generator<number>; peer(): unknown }>("harness");
+        assert.deepEqual(await harness.echo({ over: "tls" }), { over: "tls" });
+        const seen: number[] = [];
+        for await (const i of harness.count(3)) seen.push(i);
+        assert.deepEqual(seen, [0, 1, 2]);
+        assert.equal(await harness.peer(), null, "no client certificate asked for");
+      } finally {
+        await peer.close();
+      }
+    } finally {
+      await session.close();
+    }
+  });
+
+  test("--serve on an extension without functions, and --netron with --watch, say what to do", async () => {
+    const config = JSON.stringify({ cert: files.serverCert, key: files.serverKey });
+    await assert.rejects(runRunExt({ cwd: tlsTransport, watch: false, repl: false, test: false, config, serve: 0 }, () => {}), (error: Error & { hint?: string }) => {
+      assert.match(error.message, /tls-transport has no t\.tls functions for --serve to call over HTTP/);
+      assert.match(String(error.hint), /titan run ext --netron <scheme>:\/\/127\.0\.0\.1:<port>/);
+      return true;
+    });
+    await assert.rejects(runRunExt({ cwd: tlsTransport, watch: true, repl: false, test: false, config, netron: "tls://127.0.0.1:0" }, () => {}), /--netron runs on its own/);
   });
 });

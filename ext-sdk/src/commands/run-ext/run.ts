@@ -3,7 +3,7 @@
 
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { HarnessIsolate, serveExtension, startRepl, watchExtension, type ExtensionWatcher } from "@titan/harness";
+import { HarnessIsolate, serveExtension, serveNetron, startRepl, watchExtension, type ExtensionWatcher } from "@titan/harness";
 import { paint } from "../../cli/terminal.js";
 import { CliError } from "../../errors.js";
 import { buildAndResolve } from "../../harness/index.js";
@@ -36,6 +36,9 @@ function parseConfig(text: string | undefined): unknown {
 export async function runRunExt(options: RunExtOptions, log: (line: string) => void): Promise<RunExtSession> {
   const extDir = path.resolve(options.cwd);
   const config = parseConfig(options.config);
+  if (options.netron !== undefined && (options.watch || options.repl || options.serve !== undefined)) {
+    throw new CliError("--netron runs on its own: not with --watch, --repl or --serve", { hint: "run `titan run ext --netron <address>` alone; restart it after a rebuild" });
+  }
   const build = () => buildAndResolve(extDir, { config, build: true, log: (line) => log(paint.dim(line)) });
 
   const buildStarted = performance.now();
@@ -58,7 +61,27 @@ export async function runRunExt(options: RunExtOptions, log: (line: string) => v
   if (options.test && !options.repl && testFiles.length === 0) log(paint.yellow("no tests in tests/ (add tests/<name>.test.js)"));
   const passed = await test();
 
+  if (options.netron !== undefined) {
+    // A transport's scheme can be registered once per process: the test isolate lets go of the
+    // extension before the server loads it.
+    await isolate.close();
+    const netron = await serveNetron({ extension: spec, listen: options.netron, dataDir, log: (line) => log(paint.dim(line)) });
+    const addresses = netron.server.netron?.addresses.join(", ") ?? options.netron;
+    log(`${paint.green("serving")} harness@1.0.0 (echo, count, peer) over ${addresses}: connect with titan/netron's connect("${addresses.split(", ")[0]}")`);
+    const close = async () => {
+      await netron.server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    };
+    return { isolate, url: addresses, passed, done: new Promise(() => {}), close };
+  }
+
   let server: Awaited<ReturnType<typeof serveExtension>> | undefined;
+  if (options.serve !== undefined && isolate.functions.length === 0) {
+    await isolate.close();
+    throw new CliError(`${spec.name} has no t.${spec.namespace} functions for --serve to call over HTTP`, {
+      hint: "a transport extension serves Netron: `titan run ext --netron <scheme>://127.0.0.1:<port>` with its config",
+    });
+  }
   if (options.serve !== undefined) {
     server = await serveExtension({ extension: spec, functions: isolate.functions, dataDir, ...(options.serve === true ? {} : { port: options.serve }), log: (line) => log(paint.dim(line)) });
     log(`${paint.green("serving")} ${server.server.url}  (GET /  ·  POST /call/<fn> with a JSON array of arguments)`);

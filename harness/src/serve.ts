@@ -58,8 +58,12 @@ export function writeServeBuild(options: ServeOptions): string {
   return dir;
 }
 
-export async function serveExtension(options: ServeOptions): Promise<{ server: TitanServer; buildDir: string }> {
-  const buildDir = writeServeBuild(options);
+export function serveExtension(options: ServeOptions): Promise<{ server: TitanServer; buildDir: string }> {
+  return serveBuild(writeServeBuild(options), options);
+}
+
+/** Titan's own server on a build written here. */
+async function serveBuild(buildDir: string, options: { dataDir: string; log?: (line: string) => void }): Promise<{ server: TitanServer; buildDir: string }> {
   const server = await startServer({ buildDir, dataDir: options.dataDir, dev: true, ...(options.log ? { log: options.log } : {}) });
   return { server, buildDir };
 }
@@ -101,8 +105,6 @@ export function writeNetronBuild(options: NetronServeOptions): string {
   return dir;
 }
 
-export async function serveNetron(options: NetronServeOptions): Promise<{ server: TitanServer; buildDir: string }> {
-  const buildDir = writeNetronBuild(options);
-  const server = await startServer({ buildDir, dataDir: options.dataDir, dev: true, ...(options.log ? { log: options.log } : {}) });
-  return { server, buildDir };
+export function serveNetron(options: NetronServeOptions): Promise<{ server: TitanServer; buildDir: string }> {
+  return serveBuild(writeNetronBuild(options), options);
 }

@@ -461,6 +461,9 @@ unsafe fn push_arg<'a>(env: sys::napi_env, value: sys::napi_value, scratch: &'a 
 ///
 /// # Safety
 /// `env` is live.
+// Inlined into the per-call path: returned through the stack, its `Result` cost a
+// store-to-load round trip on every call (perf: the hottest spot of bench:ext's noop).
+#[inline(always)]
 unsafe fn to_js(env: sys::napi_env, view: ValueView<'_>) -> Result<sys::napi_value> {
     let mut out = ptr::null_mut();
     // SAFETY: plain Node-API constructors; buffers are valid for the duration of this function.

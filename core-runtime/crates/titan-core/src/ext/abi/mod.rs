@@ -554,7 +554,8 @@ struct ReturnedValue {
 }
 
 impl ReturnedValue {
-    #[inline]
+    // Per call, across the crate boundary: `#[inline]` alone left it a call (perf, bench:ext).
+    #[inline(always)]
     fn view(&self) -> ValueView<'_> {
         let v = &self.value;
         // SAFETY: each arm reads the payload field its kind selects; buffers stay valid until

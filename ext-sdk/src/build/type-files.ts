@@ -86,7 +86,8 @@ function includeExtensionTypes(appDir: string): string[] {
     const file = path.join(appDir, name);
     if (!existsSync(file)) continue;
     const text = readFileSync(file, "utf8");
-    const include = findNodeAtLocation(parseTree(text) ?? { type: "null", offset: 0, length: 0 }, ["include"]);
+    const tree = parseTree(text);
+    const include = tree && findNodeAtLocation(tree, ["include"]);
     // No `include`: every file is in already. A non-array is the user's to fix (tsc says so).
     if (include?.type !== "array" || include.children?.some((item) => item.value === EXTENSIONS_TYPES_FILE)) continue;
     // Written right after the last entry, so the list keeps its layout (one line stays one line).

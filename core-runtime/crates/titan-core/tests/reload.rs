@@ -7,8 +7,9 @@
 //! build's letter, and each build appends its lifecycle (init, worker_init, worker_drop, unload
 //! with the number of calls it served) to the file named in its config.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
 use std::thread;
@@ -27,19 +28,8 @@ struct Fixtures {
 fn fixtures() -> &'static Fixtures {
     static BUILT: OnceLock<Fixtures> = OnceLock::new();
     BUILT.get_or_init(|| {
-        // The test binary sits in <target>/<profile>/deps; build into the same profile.
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
-        let target_dir = profile_dir.parent().unwrap();
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(["build", "--quiet", "-p", "swap-a", "-p", "swap-b", "-p", "abi-mismatch", "-p", "sdk-mismatch", "-p", "kitchen-sink"]);
-        cargo.arg("--target-dir").arg(target_dir);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cargo.arg("--release");
-        }
-        let status = cargo.status().expect("run cargo to build the test extensions");
-        assert!(status.success(), "building the test extensions failed");
-        let lib = |crate_name: &str| profile_dir.join(format!("{}{crate_name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+        let dir = common::build_test_extensions(&["swap-a", "swap-b", "abi-mismatch", "sdk-mismatch", "kitchen-sink"]);
+        let lib = |crate_name: &str| common::library(&dir, crate_name);
         Fixtures {
             swap_a: lib("swap_a"),
             swap_b: lib("swap_b"),
@@ -51,18 +41,15 @@ fn fixtures() -> &'static Fixtures {
 }
 
 /// A directory of its own for one test, removed at the end.
-struct Scratch(PathBuf);
+struct Scratch(tempfile::TempDir);
 
 impl Scratch {
     fn new(label: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("titan-core-reload-{label}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
+        Self(tempfile::Builder::new().prefix(&format!("titan-core-reload-{label}-")).tempdir().unwrap())
     }
 
     fn events_path(&self) -> PathBuf {
-        self.0.join("events.log")
+        self.0.path().join("events.log")
     }
 
     /// The lifecycle lines written so far.
@@ -73,14 +60,8 @@ impl Scratch {
     fn options(&self) -> InitOptions {
         InitOptions {
             config_json: serde_json::json!({ "events": self.events_path() }).to_string(),
-            data_dir: Some(self.0.join("data").display().to_string()),
+            data_dir: Some(self.0.path().join("data").display().to_string()),
         }
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -191,7 +172,7 @@ fn workers_calling_in_a_loop_move_to_the_new_build_without_a_failed_call() {
 
     // b's init ran with the same config and data directory.
     let config = serde_json::json!({ "events": scratch.events_path() });
-    let data_dir = scratch.0.join("data").display().to_string();
+    let data_dir = scratch.0.path().join("data").display().to_string();
     assert!(events.contains(&format!("init a config={config} data_dir={data_dir}")), "{events:#?}");
     assert!(events.contains(&format!("init b config={config} data_dir={data_dir}")), "{events:#?}");
 
@@ -275,10 +256,10 @@ fn a_failed_reload_says_why_and_the_old_build_keeps_serving() {
     );
 
     // An init that fails: the events file cannot be opened for the new build.
-    std::fs::remove_dir_all(&scratch.0).unwrap();
+    std::fs::remove_dir_all(scratch.0.path()).unwrap();
     let init = reload(&fx.swap_b).unwrap_err();
     assert!(init.starts_with("extension `swap` failed to start: cannot open the event log"), "{init}");
-    std::fs::create_dir_all(&scratch.0).unwrap();
+    std::fs::create_dir_all(scratch.0.path()).unwrap();
 
     assert_eq!(extension.generation(), 1, "nothing was swapped");
     assert_eq!(call(&worker, "value", &[]), Ok(Some("a".into())));
@@ -296,22 +277,22 @@ fn a_reload_passes_the_data_dir_and_closes_the_old_copy() {
     let scratch = Scratch::new("data-dir");
     let extension = LoadedExtension::open(&fx.swap_a, scratch.options()).unwrap();
     let worker = extension.attach_worker(1).unwrap();
-    let data_dir = scratch.0.join("data").display().to_string();
+    let data_dir = scratch.0.path().join("data").display().to_string();
     assert_eq!(call(&worker, "data_dir", &[]), Ok(Some(data_dir.clone())));
 
     assert_eq!(extension.library_path().as_deref(), Some(fx.swap_a.as_path()), "the first build is loaded in place");
-    extension.reload(&fx.swap_b, Some(scratch.0.join("elsewhere").display().to_string())).unwrap();
+    extension.reload(&fx.swap_b, Some(scratch.0.path().join("elsewhere").display().to_string())).unwrap();
     let b_copy = extension.library_path().unwrap();
     assert_ne!(b_copy, fx.swap_b, "b runs from a private copy");
     assert!(b_copy.is_file());
-    assert_eq!(call(&worker, "data_dir", &[]), Ok(Some(scratch.0.join("elsewhere").display().to_string())));
+    assert_eq!(call(&worker, "data_dir", &[]), Ok(Some(scratch.0.path().join("elsewhere").display().to_string())));
 
     // Swapping b out again: once this worker moves, b's copy is closed and deleted.
     extension.reload(&fx.swap_a, None).unwrap();
     assert!(b_copy.is_file(), "the worker still uses b");
     assert_eq!(call(&worker, "value", &[]), Ok(Some("a".into())));
     assert!(!b_copy.exists(), "b's private copy is gone with it");
-    assert_eq!(call(&worker, "data_dir", &[]), Ok(Some(scratch.0.join("elsewhere").display().to_string())), "the new data dir stays");
+    assert_eq!(call(&worker, "data_dir", &[]), Ok(Some(scratch.0.path().join("elsewhere").display().to_string())), "the new data dir stays");
 }
 
 #[test]

@@ -9,9 +9,10 @@
 //! session, any other preface is an error. Every test uses its own scheme: the registry is
 //! process-wide, shared by the tests running at once.
 
+mod common;
+
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -29,18 +30,7 @@ const SERVER_ID: &str = "transport-test-server";
 /// The fixture library, built once per test process.
 fn fixture() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        // The test binary sits in <target>/<profile>/deps; build into the same profile.
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(["build", "--quiet", "-p", "transport-fixture"]).arg("--target-dir").arg(profile_dir.parent().unwrap());
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cargo.arg("--release");
-        }
-        assert!(cargo.status().expect("run cargo to build the fixture").success(), "building transport-fixture failed");
-        profile_dir.join(format!("{}transport_fixture{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX))
-    })
+    BUILT.get_or_init(|| common::library(&common::build_test_extensions(&["transport-fixture"]), "transport_fixture"))
 }
 
 /// A directory of its own for one test, removed at the end.
